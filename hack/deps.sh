@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project builds, tests and runs with. Idempotent: when every package
+# is already installed it does nothing (no apt-get update, no network).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  # C++ libraries
+  libcpprest-dev libboost-dev libssl-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev libpq-dev libhiredis-dev
+  # servers and tools the tests start on loopback
+  postgresql redis-server prometheus curl jq
+  # Go builds the upstream control-plane binaries once (hack/build-control-plane.sh)
+  golang-go
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # golang-go is only needed when no Go toolchain is on PATH already.
+  if [[ "$p" == golang-go ]] && command -v go >/dev/null; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian server packages start system services on install; the tests run their own throw-away
+# instances on loopback, so the system ones are not needed (and would hold the default ports).
+for svc in postgresql redis-server prometheus; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $sudo systemctl stop "$svc" || true
+  fi
+done
+echo "deps: done"

@@ -1,0 +1,62 @@
+#include "financialapi/kube/errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace financialapi::kube {
+namespace {
+
+StatusCode CodeFor(int http_status, const std::string& reason) {
+  if (reason == "Timeout" || reason == "ServerTimeout") return StatusCode::kTimeout;
+  switch (http_status) {
+    case 400: return StatusCode::kInvalidArgument;
+    case 401: return StatusCode::kUnauthenticated;
+    case 403: return StatusCode::kPermissionDenied;
+    case 404: return StatusCode::kNotFound;
+    case 409: return reason == "AlreadyExists" ? StatusCode::kAlreadyExists : StatusCode::kConflict;
+    case 410: return StatusCode::kGone;
+    case 422: return StatusCode::kInvalidArgument;
+    case 429: return StatusCode::kTooManyRequests;
+    case 502:
+    case 503: return StatusCode::kUnavailable;
+    case 504: return StatusCode::kTimeout;
+    default: return http_status >= 500 ? StatusCode::kInternal : StatusCode::kInvalidArgument;
+  }
+}
+
+}  // namespace
+
+Status StatusFromApiResponse(int http_status, const std::string& body, const std::string& what) {
+  std::string reason;
+  std::string message;
+  auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
+    reason = parsed.value("reason", "");
+    message = parsed.value("message", "");
+    const auto details = parsed.find("details");
+    if (details != parsed.end() && details->is_object() && details->contains("causes") &&
+        (*details)["causes"].is_array()) {
+      std::string causes;
+      for (const auto& cause : (*details)["causes"]) {
+        if (!cause.is_object()) continue;
+        if (!causes.empty()) causes += "; ";
+        const std::string field = cause.value("field", "");
+        causes += field.empty() ? cause.value("message", "") : field + ": " + cause.value("message", "");
+      }
+      // The top-level message usually repeats the causes; add them only when it does not.
+      if (!causes.empty() && message.find(causes) == std::string::npos) message += " [" + causes + "]";
+    }
+  } else {
+    message = body.size() > 512 ? body.substr(0, 512) + "..." : body;
+  }
+  std::string text = what + " -> HTTP " + std::to_string(http_status);
+  if (!reason.empty()) text += " " + reason;
+  if (!message.empty()) text += ": " + message;
+  return {CodeFor(http_status, reason), std::move(text)};
+}
+
+bool IsTransient(const Status& status) {
+  return status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kTimeout ||
+         status.code() == StatusCode::kTooManyRequests;
+}
+
+}  // namespace financialapi::kube

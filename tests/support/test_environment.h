@@ -1,0 +1,46 @@
+// Where the shared test servers are and small helpers for tests that talk to them. The servers are
+// started once per `ctest` run by the environment.* fixture tests (tests/CMakeLists.txt); each test
+// isolates itself with its own namespace, table or key prefix.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "financialapi/kube/client.h"
+
+namespace financialapi::testing {
+
+// $FINANCIALAPI_TEST_STATE_DIR, else the folder CMake configured (build/test-state).
+std::string StateDir();
+std::string ClusterKubeconfigPath();
+std::string PostgresUrl();  // "" when the databases fixture did not run
+std::string RedisUrl();
+
+// A client with the local cluster's admin credentials; nullptr (and a test failure) when the cluster
+// fixture is not up.
+std::unique_ptr<kube::Client> AdminClient();
+
+// A DNS-1123 name unique to this process and call: "<prefix>-<pid>-<n>".
+std::string UniqueName(const std::string& prefix);
+
+// Polls `done` every `interval` until it returns true or `timeout` passes; returns its last answer.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds interval = std::chrono::milliseconds(250));
+
+// Creates a namespace and deletes it when destroyed (the namespace controller removes its content).
+class ScopedNamespace {
+ public:
+  ScopedNamespace(kube::Client& client, const std::string& prefix);
+  ~ScopedNamespace();
+  ScopedNamespace(const ScopedNamespace&) = delete;
+  ScopedNamespace& operator=(const ScopedNamespace&) = delete;
+  const std::string& name() const { return name_; }
+
+ private:
+  kube::Client& client_;
+  std::string name_;
+};
+
+}  // namespace financialapi::testing

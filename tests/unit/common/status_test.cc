@@ -1,0 +1,70 @@
+#include "financialapi/common/status.h"
+
+#include <gtest/gtest.h>
+
+#include "financialapi/common/base64.h"
+#include "financialapi/common/strings.h"
+
+namespace financialapi {
+namespace {
+
+StatusOr<int> ParsePositive(int value) {
+  if (value <= 0) return InvalidArgument("not positive: " + std::to_string(value));
+  return value;
+}
+
+StatusOr<int> Doubled(int value) {
+  FINANCIALAPI_ASSIGN_OR_RETURN(const int parsed, ParsePositive(value));
+  return parsed * 2;
+}
+
+TEST(StatusTest, OkAndErrorsRenderForHumans) {
+  EXPECT_TRUE(Status::Ok().ok());
+  EXPECT_EQ(Status::Ok().ToString(), "OK");
+  const Status missing = NotFound("configmap x");
+  EXPECT_FALSE(missing.ok());
+  EXPECT_EQ(missing.ToString(), "NotFound: configmap x");
+  EXPECT_EQ(missing.WithContext("reconciling").message(), "reconciling: configmap x");
+  EXPECT_EQ(missing.WithContext("reconciling").code(), StatusCode::kNotFound);
+}
+
+TEST(StatusTest, StatusOrCarriesValueOrError) {
+  auto good = Doubled(21);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 42);
+  auto bad = Doubled(-1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "not positive: -1");
+  EXPECT_EQ(bad.value_or(7), 7);
+}
+
+TEST(Base64Test, RoundTripsAllLengths) {
+  const std::string samples[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)};
+  for (const auto& raw : samples) {
+    const std::string encoded = Base64Encode(raw);
+    auto decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded;
+    EXPECT_EQ(*decoded, raw);
+  }
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+}
+
+TEST(Base64Test, RejectsGarbageAndIgnoresLineBreaks) {
+  EXPECT_FALSE(Base64Decode("Zm9v!").ok());
+  EXPECT_FALSE(Base64Decode("Zm9").ok());
+  EXPECT_FALSE(Base64Decode("Zg==Zg==").ok());
+  auto wrapped = Base64Decode("Zm9v\nYmFy\n");
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(*wrapped, "foobar");
+}
+
+TEST(StringsTest, TrimRemovesSurroundingWhitespaceOnly) {
+  EXPECT_EQ(Trim("  a b \n"), "a b");
+  EXPECT_EQ(Trim("\t\r\n "), "");
+  EXPECT_EQ(Trim("x"), "x");
+}
+
+}  // namespace
+}  // namespace financialapi

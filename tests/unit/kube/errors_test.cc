@@ -1,0 +1,90 @@
+#include "financialapi/kube/errors.h"
+
+#include <gtest/gtest.h>
+
+#include "financialapi/kube/client.h"
+#include "financialapi/kube/resource.h"
+
+namespace financialapi::kube {
+namespace {
+
+TEST(ApiErrorTest, MapsStatusReasonsToCodes) {
+  const std::string not_found = R"({"kind":"Status","apiVersion":"v1","status":"Failure",
+    "message":"configmaps \"x\" not found","reason":"NotFound","code":404})";
+  const Status status = StatusFromApiResponse(404, not_found, "GET /api/v1/namespaces/a/configmaps/x");
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("configmaps \"x\" not found"), std::string::npos);
+  EXPECT_NE(status.message().find("GET /api/v1/namespaces/a/configmaps/x"), std::string::npos);
+
+  EXPECT_EQ(StatusFromApiResponse(409, R"({"kind":"Status","reason":"AlreadyExists"})", "").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusFromApiResponse(409, R"({"kind":"Status","reason":"Conflict"})", "").code(), StatusCode::kConflict);
+  EXPECT_EQ(StatusFromApiResponse(410, R"({"kind":"Status","reason":"Expired"})", "").code(), StatusCode::kGone);
+  EXPECT_EQ(StatusFromApiResponse(403, "forbidden", "").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(StatusFromApiResponse(401, "", "").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(StatusFromApiResponse(429, "", "").code(), StatusCode::kTooManyRequests);
+  EXPECT_EQ(StatusFromApiResponse(503, "", "").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromApiResponse(500, R"({"kind":"Status","reason":"Timeout"})", "").code(), StatusCode::kTimeout);
+  EXPECT_EQ(StatusFromApiResponse(500, "boom", "").code(), StatusCode::kInternal);
+}
+
+TEST(ApiErrorTest, InvalidListsFieldCauses) {
+  const std::string invalid = R"({"kind":"Status","reason":"Invalid","code":422,
+    "message":"Deployment.apps \"bad\" is invalid",
+    "details":{"causes":[{"reason":"FieldValueInvalid","message":"Invalid value: -1: must be greater than or equal to 0","field":"spec.replicas"}]}})";
+  const Status status = StatusFromApiResponse(422, invalid, "PATCH x");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("spec.replicas: Invalid value: -1"), std::string::npos) << status;
+}
+
+TEST(ApiErrorTest, TransientCodesAreRetryable) {
+  EXPECT_TRUE(IsTransient(Unavailable("x")));
+  EXPECT_TRUE(IsTransient(Timeout("x")));
+  EXPECT_TRUE(IsTransient(Status(StatusCode::kTooManyRequests, "x")));
+  EXPECT_FALSE(IsTransient(NotFound("x")));
+  EXPECT_FALSE(IsTransient(Status(StatusCode::kConflict, "x")));
+}
+
+TEST(ResourceTypeTest, BuildsCorePathsAndGroupPaths) {
+  EXPECT_EQ(resources::kPods.CollectionPath("ns"), "/api/v1/namespaces/ns/pods");
+  EXPECT_EQ(resources::kPods.CollectionPath(""), "/api/v1/pods");
+  EXPECT_EQ(resources::kDeployments.ItemPath("ns", "web"), "/apis/apps/v1/namespaces/ns/deployments/web");
+  EXPECT_EQ(resources::kNodes.ItemPath("ignored", "n1"), "/api/v1/nodes/n1");
+  EXPECT_EQ(resources::kDeployments.ApiVersion(), "apps/v1");
+  EXPECT_EQ(resources::kConfigMaps.ApiVersion(), "v1");
+}
+
+TEST(ClientTest, EncodesQueryValues) {
+  EXPECT_EQ(EncodeQueryValue("app=web,tier in (a,b)"), "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
+  EXPECT_EQ(EncodeQueryValue("financialapi-operator"), "financialapi-operator");
+}
+
+TEST(ClientTest, CreateRejectsUnusableConfig) {
+  auto no_server = Client::Create(ClusterConfig{});
+  ASSERT_FALSE(no_server.ok());
+  EXPECT_EQ(no_server.status().code(), StatusCode::kInvalidArgument);
+
+  ClusterConfig half_cert;
+  half_cert.server = "https://127.0.0.1:1";
+  half_cert.client_certificate_pem = "CERT";
+  EXPECT_FALSE(Client::Create(half_cert).ok());
+
+  ClusterConfig bad_pem;
+  bad_pem.server = "https://127.0.0.1:1";
+  bad_pem.certificate_authority_pem = "not a certificate";
+  auto bad = Client::Create(bad_pem);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("TLS material"), std::string::npos) << bad.status();
+}
+
+TEST(ClientTest, ConnectionRefusedIsUnavailable) {
+  ClusterConfig config;
+  config.server = "http://127.0.0.1:1";
+  auto client = Client::Create(config, {.request_timeout = std::chrono::seconds(5)});
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto answer = (*client)->Request({.path_and_query = "/version"});
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().code(), StatusCode::kUnavailable) << answer.status();
+}
+
+}  // namespace
+}  // namespace financialapi::kube
