@@ -22,6 +22,16 @@ std::string RedisUrl();
 // fixture is not up.
 std::unique_ptr<kube::Client> AdminClient();
 
+// Runs `hack/local-cluster <command> --state-dir <the test cluster>` and returns its exit code; its
+// output goes to `output` when given.
+int ClusterCommand(const std::string& command, std::string* output = nullptr);
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for servers a test starts).
+int FreePort();
+
+// GET http://127.0.0.1:<port><path>; the status code (0 when nothing answered) and body.
+std::pair<int, std::string> HttpGet(int port, const std::string& path);
+
 // A DNS-1123 name unique to this process and call: "<prefix>-<pid>-<n>".
 std::string UniqueName(const std::string& prefix);
 
@@ -30,9 +40,11 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
              std::chrono::milliseconds interval = std::chrono::milliseconds(250));
 
 // Creates a namespace and deletes it when destroyed (the namespace controller removes its content).
+// Tests that create Pods wait for the namespace's default ServiceAccount, which the
+// controller-manager creates and Pod admission requires.
 class ScopedNamespace {
  public:
-  ScopedNamespace(kube::Client& client, const std::string& prefix);
+  ScopedNamespace(kube::Client& client, const std::string& prefix, bool wait_for_service_account = false);
   ~ScopedNamespace();
   ScopedNamespace(const ScopedNamespace&) = delete;
   ScopedNamespace& operator=(const ScopedNamespace&) = delete;

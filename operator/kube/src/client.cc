@@ -1,7 +1,9 @@
 #include "financialapi/kube/client.h"
 
-#include <mutex>
+#include <condition_variable>
+#include <random>
 #include <system_error>
+#include <thread>
 
 #include <boost/asio/ssl/context.hpp>
 #include <cpprest/http_client.h>
@@ -9,6 +11,7 @@
 
 #include "financialapi/common/file.h"
 #include "financialapi/common/strings.h"
+#include "financialapi/common/token_bucket.h"
 #include "financialapi/kube/errors.h"
 
 namespace financialapi::kube {
@@ -16,6 +19,7 @@ namespace {
 
 namespace http = web::http;
 namespace ssl = boost::asio::ssl;
+using Seconds = std::chrono::duration<double>;
 
 // Loads the cluster's CA and the client certificate into an OpenSSL context. Throws boost's
 // system_error on bad PEM; Create() calls it once up front so that error is reported as a value.
@@ -50,7 +54,72 @@ Status StatusFromTransportError(const std::exception& error, const std::string& 
   return Unavailable(what + ": " + server + ": " + message);
 }
 
+// The verb as metrics and logs name it: a GET of a collection is a LIST, of a watch a WATCH.
+std::string VerbOf(const HttpRequest& request, const std::string& path_only) {
+  if (request.method != "GET") return request.method;
+  if (request.path_and_query.find("watch=1") != std::string::npos) return "WATCH";
+  // Collection paths have an even number of segments after /api/v1 or /apis/g/v (…/namespaces/ns/kind).
+  const bool core = path_only.starts_with("/api/");
+  std::size_t segments = 0;
+  for (const char c : path_only) segments += c == '/' ? 1U : 0U;
+  const std::size_t prefix = core ? 2 : 3;
+  if (segments <= prefix) return "GET";
+  const std::size_t rest = segments - prefix;  // kind | kind/name | namespaces/ns/kind | namespaces/ns/kind/name[/sub]
+  const bool namespaced = path_only.find("/namespaces/") != std::string::npos && rest >= 3;
+  const std::size_t after_scope = namespaced ? rest - 2 : rest;
+  return after_scope == 1 ? "LIST" : "GET";
+}
+
+// Requests a repeat may not harm: everything but POST (a retried create may meet AlreadyExists,
+// which callers handle, so POST is retried only when the connection was refused outright).
+bool MayRetry(const std::string& method, const Status& status) {
+  if (!IsTransient(status)) return false;
+  if (method != "POST") return true;
+  return status.message().find("refused") != std::string::npos;
+}
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  double retry_after_seconds = 0;
+};
+
 }  // namespace
+
+// --- Cancellation ------------------------------------------------------------------------------------
+
+void Cancellation::Cancel() {
+  std::vector<std::pair<int, std::function<void()>>> callbacks;
+  {
+    std::lock_guard lock(mutex_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    callbacks.swap(callbacks_);
+  }
+  for (auto& [id, callback] : callbacks) callback();
+}
+
+bool Cancellation::IsCancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+int Cancellation::OnCancel(std::function<void()> callback) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!cancelled_) {
+      callbacks_.emplace_back(++next_id_, std::move(callback));
+      return next_id_;
+    }
+  }
+  callback();
+  return 0;
+}
+
+void Cancellation::Unregister(int id) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(callbacks_, [id](const auto& entry) { return entry.first == id; });
+}
 
 std::string EncodeQueryValue(std::string_view value) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -70,17 +139,71 @@ std::string EncodeQueryValue(std::string_view value) {
   return out;
 }
 
+namespace {
+
+// Appends "key=value" to a query string that may already hold parameters.
+void AddQuery(std::string& path, std::string_view key, const std::string& value) {
+  if (value.empty()) return;
+  path += path.find('?') == std::string::npos ? "?" : "&";
+  path += key;
+  path += "=";
+  path += EncodeQueryValue(value);
+}
+
+}  // namespace
+
+// --- Client::Impl ------------------------------------------------------------------------------------
+
 class Client::Impl {
  public:
-  Impl(ClusterConfig config, ClientOptions options, http::client::http_client_config http_config)
+  Impl(ClusterConfig config, ClientOptions options, const http::client::http_client_config& http_config)
       : config_(std::move(config)),
         options_(std::move(options)),
-        http_(web::uri(config_.server), http_config) {}
+        http_(web::uri(config_.server), http_config),
+        rate_limit_(options_.qps, options_.burst) {}
 
   const ClusterConfig& config() const { return config_; }
+  const ClientOptions& options() const { return options_; }
 
-  StatusOr<std::pair<int, std::string>> Send(const HttpRequest& request) {
+  // One request with rate limiting and retries of transient failures.
+  StatusOr<Answer> Send(const HttpRequest& request) {
     const std::string what = request.method + " " + request.path_and_query;
+    std::chrono::milliseconds backoff = options_.retry_base_delay;
+    for (int attempt = 0;; ++attempt) {
+      std::this_thread::sleep_for(rate_limit_.Reserve());
+      auto answer = SendOnce(http_, request, nullptr);
+      Status failure;
+      if (!answer.ok()) {
+        failure = answer.status();
+      } else if (answer->status == 429 || answer->status == 503 || answer->status == 504) {
+        failure = StatusFromApiResponse(answer->status, answer->body, what);
+      } else {
+        return answer;
+      }
+      if (attempt >= options_.max_retries || !MayRetry(request.method, failure)) {
+        if (answer.ok()) return answer;  // the caller maps the HTTP answer
+        return failure;
+      }
+      auto delay = std::chrono::milliseconds(Jitter(backoff));
+      if (answer.ok() && answer->retry_after_seconds > 0) {
+        delay = std::chrono::milliseconds(static_cast<long>(std::min(answer->retry_after_seconds, 10.0) * 1000));
+      }
+      std::this_thread::sleep_for(delay);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+  }
+
+  Status Watch(const std::string& path, const WatchOptions& options,
+               const std::function<void(WatchEvent&&)>& on_event, Cancellation* cancel);
+
+ private:
+  long Jitter(std::chrono::milliseconds ceiling) {
+    std::lock_guard lock(random_mutex_);
+    return std::uniform_int_distribution<long>(0, ceiling.count())(random_);
+  }
+
+  // Builds the HTTP request with the headers every call carries.
+  StatusOr<http::http_request> BuildRequest(const HttpRequest& request) {
     http::http_request http_request(request.method);
     http_request.set_request_uri(web::uri(request.path_and_query));
     http_request.headers().add(http::header_names::accept, "application/json, */*");
@@ -93,16 +216,38 @@ class Client::Impl {
       // streambuf<uint8_t> cast inside cpprestsdk that UBSan rightly reports.
       http_request.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
     }
+    return http_request;
+  }
+
+  StatusOr<Answer> SendOnce(http::client::http_client& client, const HttpRequest& request,
+                            const pplx::cancellation_token* token) {
+    const std::string what = request.method + " " + request.path_and_query;
+    FINANCIALAPI_ASSIGN_OR_RETURN(http::http_request http_request, BuildRequest(request));
+    const auto started = std::chrono::steady_clock::now();
+    const std::string path_only = request.path_and_query.substr(0, request.path_and_query.find('?'));
     try {
-      http::http_response response = http_.request(http_request).get();
-      std::string body = response.extract_utf8string(/*ignore_content_type=*/true).get();
-      return std::make_pair(static_cast<int>(response.status_code()), std::move(body));
+      http::http_response response =
+          token != nullptr ? client.request(http_request, *token).get() : client.request(http_request).get();
+      Answer answer;
+      answer.status = static_cast<int>(response.status_code());
+      answer.body = response.extract_utf8string(/*ignore_content_type=*/true).get();
+      if (answer.status == 429) {
+        const auto retry_after = response.headers().find("Retry-After");
+        if (retry_after != response.headers().end()) answer.retry_after_seconds = std::atof(retry_after->second.c_str());
+      }
+      Record(VerbOf(request, path_only), std::to_string(answer.status), started);
+      return answer;
     } catch (const std::exception& error) {
+      Record(VerbOf(request, path_only), "<error>", started);
       return StatusFromTransportError(error, what, config_.server);
     }
   }
 
- private:
+  void Record(std::string verb, std::string code, std::chrono::steady_clock::time_point started) const {
+    if (!options_.on_request) return;
+    options_.on_request({std::move(verb), std::move(code), std::chrono::steady_clock::now() - started});
+  }
+
   // The static token, or the token file's content; the file is re-read at most once a minute so a
   // rotated service-account token is picked up (as client-go does).
   StatusOr<std::string> BearerToken() {
@@ -113,7 +258,8 @@ class Client::Impl {
       auto token = ReadFile(config_.bearer_token_file);
       if (!token.ok()) {
         if (!cached_token_.empty()) return cached_token_;  // keep the last good token
-        return token.status().WithContext("reading service-account token");
+        // Not NotFound: callers read that as "the API object does not exist".
+        return Status(StatusCode::kUnauthenticated, "cannot read the bearer token file: " + token.status().message());
       }
       cached_token_ = std::string(Trim(*token));
       token_read_at_ = now;
@@ -124,10 +270,129 @@ class Client::Impl {
   ClusterConfig config_;
   ClientOptions options_;
   http::client::http_client http_;
+  TokenBucket rate_limit_;
   std::mutex token_mutex_;
   std::string cached_token_;
   std::chrono::steady_clock::time_point token_read_at_;
+  std::mutex random_mutex_;
+  std::mt19937 random_{std::random_device{}()};
+
+ public:
+  // Watches get an HTTP client of their own whose limit is above the server-side timeoutSeconds.
+  http::client::http_client_config watch_config;
 };
+
+// Reads the watch stream's newline-delimited JSON events as they arrive. A watchdog cancels the
+// request when nothing arrived for silence_timeout, or when the caller's Cancellation fires.
+Status Client::Impl::Watch(const std::string& path, const WatchOptions& options,
+                           const std::function<void(WatchEvent&&)>& on_event, Cancellation* cancel) {
+  const std::string what = "WATCH " + path;
+  auto http_config = watch_config;
+  http_config.set_timeout(std::chrono::seconds(options.timeout_seconds + 30));
+  http::client::http_client client(web::uri(config_.server), http_config);
+  pplx::cancellation_token_source source;
+  FINANCIALAPI_ASSIGN_OR_RETURN(http::http_request request, BuildRequest({.method = "GET", .path_and_query = path}));
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool finished = false;
+  bool went_silent = false;
+  auto last_activity = std::chrono::steady_clock::now();
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    while (!finished) {
+      const auto deadline = last_activity + options.silence_timeout;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        went_silent = true;
+        source.cancel();
+        return;
+      }
+      wake.wait_until(lock, deadline);
+    }
+  });
+  const int cancel_id = cancel != nullptr ? cancel->OnCancel([&source] { source.cancel(); }) : 0;
+  auto stop_watchdog = [&] {
+    {
+      std::lock_guard lock(mutex);
+      finished = true;
+    }
+    wake.notify_all();
+    watchdog.join();
+    if (cancel != nullptr) cancel->Unregister(cancel_id);
+  };
+
+  Status result;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    const auto token = source.get_token();
+    http::http_response response = client.request(request, token).get();
+    Record("WATCH", std::to_string(response.status_code()), started);
+    if (response.status_code() != http::status_codes::OK) {
+      const std::string body = response.extract_utf8string(true).get();
+      stop_watchdog();
+      return StatusFromApiResponse(response.status_code(), body, what);
+    }
+    auto buffer = response.body().streambuf();
+    std::string pending;
+    std::vector<char> chunk(64 * 1024);
+    while (result.ok()) {
+      // Wait for at least one byte, then take whatever else has arrived.
+      std::size_t got = buffer.getn(reinterpret_cast<unsigned char*>(chunk.data()), 1).get();
+      if (got == 0) break;  // the server ended the stream
+      const std::size_t available = std::min<std::size_t>(buffer.in_avail(), chunk.size() - 1);
+      if (available > 0) got += buffer.getn(reinterpret_cast<unsigned char*>(chunk.data()) + 1, available).get();
+      {
+        std::lock_guard lock(mutex);
+        last_activity = std::chrono::steady_clock::now();
+      }
+      pending.append(chunk.data(), got);
+      std::size_t start = 0;
+      for (std::size_t newline; (newline = pending.find('\n', start)) != std::string::npos; start = newline + 1) {
+        const std::string_view line(pending.data() + start, newline - start);
+        if (Trim(line).empty()) continue;
+        Json frame = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!frame.is_object() || !frame.contains("type")) {
+          result = Internal(what + ": unreadable watch event");
+          break;
+        }
+        const std::string type = frame.value("type", "");
+        if (type == "ERROR") {
+          const Json& status = frame["object"];
+          result = StatusFromApiResponse(status.value("code", 500), status.dump(), what);
+          break;
+        }
+        WatchEvent event;
+        if (type == "ADDED") event.type = WatchEvent::Type::kAdded;
+        else if (type == "MODIFIED") event.type = WatchEvent::Type::kModified;
+        else if (type == "DELETED") event.type = WatchEvent::Type::kDeleted;
+        else if (type == "BOOKMARK") event.type = WatchEvent::Type::kBookmark;
+        else continue;
+        event.object = std::move(frame["object"]);
+        on_event(std::move(event));
+      }
+      pending.erase(0, start);
+    }
+  } catch (const std::exception& error) {
+    bool silent = false;
+    {
+      std::lock_guard lock(mutex);
+      silent = went_silent;
+    }
+    if (silent) {
+      result = Timeout(what + ": no event or bookmark for " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options.silence_timeout).count()) +
+                       "s; dropped the stream");
+    } else if (cancel != nullptr && cancel->IsCancelled()) {
+      result = Status(StatusCode::kCancelled, what + ": cancelled");
+    } else {
+      result = StatusFromTransportError(error, what, config_.server);
+    }
+  }
+  stop_watchdog();
+  return result;
+}
+
+// --- Client ------------------------------------------------------------------------------------------
 
 StatusOr<std::unique_ptr<Client>> Client::Create(ClusterConfig config, ClientOptions options) {
   if (config.server.empty()) return InvalidArgument("cluster config from " + config.source + " has no server URL");
@@ -154,7 +419,9 @@ StatusOr<std::unique_ptr<Client>> Client::Create(ClusterConfig config, ClientOpt
   http_config.set_validate_certificates(!config.insecure_skip_tls_verify);
   http_config.set_ssl_context_callback([config](ssl::context& context) { ConfigureTls(config, context); });
   try {
-    return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(config), std::move(options), http_config)));
+    auto impl = std::make_unique<Impl>(std::move(config), std::move(options), http_config);
+    impl->watch_config = http_config;
+    return std::unique_ptr<Client>(new Client(std::move(impl)));
   } catch (const std::exception& error) {
     return InvalidArgument(std::string("cannot create HTTP client: ") + error.what());
   }
@@ -166,12 +433,11 @@ Client::~Client() = default;
 const ClusterConfig& Client::config() const { return impl_->config(); }
 
 StatusOr<std::string> Client::RequestText(const HttpRequest& request) {
-  FINANCIALAPI_ASSIGN_OR_RETURN(auto answer, impl_->Send(request));
-  auto& [status, body] = answer;
-  if (status < 200 || status >= 300) {
-    return StatusFromApiResponse(status, body, request.method + " " + request.path_and_query);
+  FINANCIALAPI_ASSIGN_OR_RETURN(Answer answer, impl_->Send(request));
+  if (answer.status < 200 || answer.status >= 300) {
+    return StatusFromApiResponse(answer.status, answer.body, request.method + " " + request.path_and_query);
   }
-  return std::move(body);
+  return std::move(answer.body);
 }
 
 StatusOr<Json> Client::Request(const HttpRequest& request) {
@@ -189,20 +455,34 @@ StatusOr<Json> Client::Get(const ResourceType& type, std::string_view ns, std::s
 }
 
 StatusOr<Json> Client::List(const ResourceType& type, std::string_view ns, const ListOptions& options) {
-  std::string query;
-  auto add = [&query](std::string_view key, const std::string& value) {
-    if (value.empty()) return;
-    query += query.empty() ? "?" : "&";
-    query += key;
-    query += "=";
-    query += EncodeQueryValue(value);
-  };
-  add("labelSelector", options.label_selector);
-  add("fieldSelector", options.field_selector);
-  add("limit", options.limit > 0 ? std::to_string(options.limit) : "");
-  add("continue", options.continue_token);
-  add("resourceVersion", options.resource_version);
-  return Request({.method = "GET", .path_and_query = type.CollectionPath(ns) + query});
+  std::string path = type.CollectionPath(ns);
+  AddQuery(path, "labelSelector", options.label_selector);
+  AddQuery(path, "fieldSelector", options.field_selector);
+  AddQuery(path, "limit", options.limit > 0 ? std::to_string(options.limit) : "");
+  AddQuery(path, "continue", options.continue_token);
+  AddQuery(path, "resourceVersion", options.resource_version);
+  return Request({.method = "GET", .path_and_query = path});
+}
+
+StatusOr<Json> Client::ListAll(const ResourceType& type, std::string_view ns, ListOptions options) {
+  if (options.limit <= 0) options.limit = 500;
+  Json all;
+  Json items = Json::array();
+  while (true) {
+    FINANCIALAPI_ASSIGN_OR_RETURN(Json page, List(type, ns, options));
+    if (all.is_null()) {
+      all = page;
+      all.erase("items");
+    }
+    for (auto& item : page["items"]) items.push_back(std::move(item));
+    const std::string next = page.value("/metadata/continue"_json_pointer, "");
+    all["metadata"]["resourceVersion"] = page.value("/metadata/resourceVersion"_json_pointer, "");
+    if (next.empty()) break;
+    options.continue_token = next;
+  }
+  all["metadata"].erase("continue");
+  all["items"] = std::move(items);
+  return all;
 }
 
 StatusOr<Json> Client::Create(const ResourceType& type, const Json& object) {
@@ -210,19 +490,48 @@ StatusOr<Json> Client::Create(const ResourceType& type, const Json& object) {
   return Request({.method = "POST", .path_and_query = type.CollectionPath(ns), .body = object.dump()});
 }
 
-StatusOr<Json> Client::Apply(const ResourceType& type, const Json& object, const ApplyOptions& options) {
+namespace {
+
+StatusOr<std::string> ApplyPath(const ResourceType& type, const Json& object, const ApplyOptions& options,
+                                std::string_view subresource) {
   if (options.field_manager.empty()) return InvalidArgument("server-side apply needs a field manager");
   if (!object.is_object() || !object.contains("metadata") || !object["metadata"].contains("name")) {
     return InvalidArgument("server-side apply needs an object with metadata.name");
   }
   const auto& metadata = object["metadata"];
-  const std::string ns = metadata.value("namespace", "");
-  std::string path = type.ItemPath(ns, metadata["name"].get<std::string>()) +
-                     "?fieldManager=" + EncodeQueryValue(options.field_manager);
-  if (options.force) path += "&force=true";
+  std::string path = type.ItemPath(metadata.value("namespace", ""), metadata["name"].get<std::string>());
+  if (!subresource.empty()) {
+    path += "/";
+    path += subresource;
+  }
+  AddQuery(path, "fieldManager", options.field_manager);
+  if (options.force) AddQuery(path, "force", "true");
+  return path;
+}
+
+}  // namespace
+
+StatusOr<Json> Client::Apply(const ResourceType& type, const Json& object, const ApplyOptions& options) {
+  FINANCIALAPI_ASSIGN_OR_RETURN(std::string path, ApplyPath(type, object, options, {}));
   // JSON is valid YAML, so the apply-patch+yaml content type takes the JSON text as it is.
   return Request({.method = "PATCH", .path_and_query = path, .body = object.dump(),
                   .content_type = "application/apply-patch+yaml"});
+}
+
+StatusOr<Json> Client::ApplyStatus(const ResourceType& type, const Json& object, const ApplyOptions& options) {
+  FINANCIALAPI_ASSIGN_OR_RETURN(std::string path, ApplyPath(type, object, options, "status"));
+  return Request({.method = "PATCH", .path_and_query = path, .body = object.dump(),
+                  .content_type = "application/apply-patch+yaml"});
+}
+
+StatusOr<Json> Client::Replace(const ResourceType& type, const Json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].contains("name")) {
+    return InvalidArgument("replace needs an object with metadata.name");
+  }
+  const auto& metadata = object["metadata"];
+  return Request({.method = "PUT",
+                  .path_and_query = type.ItemPath(metadata.value("namespace", ""), metadata["name"].get<std::string>()),
+                  .body = object.dump()});
 }
 
 StatusOr<Json> Client::MergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
@@ -234,6 +543,35 @@ StatusOr<Json> Client::MergePatch(const ResourceType& type, std::string_view ns,
   }
   return Request({.method = "PATCH", .path_and_query = path, .body = patch.dump(),
                   .content_type = "application/merge-patch+json"});
+}
+
+Status Client::Watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+                     const std::function<void(WatchEvent&&)>& on_event, Cancellation* cancel) {
+  if (cancel != nullptr && cancel->IsCancelled()) return {StatusCode::kCancelled, "watch cancelled"};
+  std::string path = type.CollectionPath(ns) + "?watch=1";
+  if (options.allow_bookmarks) AddQuery(path, "allowWatchBookmarks", "true");
+  AddQuery(path, "resourceVersion", options.resource_version);
+  AddQuery(path, "timeoutSeconds", std::to_string(options.timeout_seconds));
+  AddQuery(path, "labelSelector", options.label_selector);
+  AddQuery(path, "fieldSelector", options.field_selector);
+  return impl_->Watch(path, options, on_event, cancel);
+}
+
+StatusOr<std::optional<ResourceType>> Client::Discover(const std::string& group, const std::string& version,
+                                                       const std::string& kind) {
+  const std::string path = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  auto list = Request({.method = "GET", .path_and_query = path});
+  if (!list.ok()) {
+    if (list.status().code() == StatusCode::kNotFound) return std::optional<ResourceType>();
+    return list.status();
+  }
+  for (const auto& resource : (*list)["resources"]) {
+    const std::string name = resource.value("name", "");
+    if (resource.value("kind", "") == kind && name.find('/') == std::string::npos) {
+      return std::optional<ResourceType>(ResourceType{group, version, name, kind, resource.value("namespaced", true)});
+    }
+  }
+  return std::optional<ResourceType>();
 }
 
 Status Client::Delete(const ResourceType& type, std::string_view ns, std::string_view name,

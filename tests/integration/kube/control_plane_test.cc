@@ -20,7 +20,7 @@ class ControlPlaneTest : public ::testing::Test {
   void SetUp() override {
     client_ = testing::AdminClient();
     ASSERT_NE(client_, nullptr);
-    namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "control-plane");
+    namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "control-plane", /*wait_for_service_account=*/true);
   }
   void TearDown() override { namespace_.reset(); }
 

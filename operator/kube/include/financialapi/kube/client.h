@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,10 +22,27 @@ namespace financialapi::kube {
 
 using Json = nlohmann::json;
 
+// One finished request, for metrics (verb is GET/LIST/WATCH/POST/PATCH/PUT/DELETE; code is the HTTP
+// status, or "<error>" when no answer came).
+struct RequestRecord {
+  std::string verb;
+  std::string code;
+  std::chrono::duration<double> latency;
+};
+
 struct ClientOptions {
-  // Per request; a watch asks the server for timeoutSeconds below this.
+  // Per request; watches use their own, longer limit (timeoutSeconds plus a margin).
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::string user_agent = "financialapi-operator";
+  // Client-side rate limit over all requests except watch streams (<= 0: unlimited), as client-go.
+  double qps = 50;
+  double burst = 100;
+  // Transient failures (Unavailable, Timeout, TooManyRequests) are retried this many times with
+  // exponential backoff and full jitter starting at retry_base_delay; 429 honours Retry-After.
+  int max_retries = 3;
+  std::chrono::milliseconds retry_base_delay{200};
+  // Called after every request (thread-safe callers only); nullptr: nothing recorded.
+  std::function<void(const RequestRecord&)> on_request;
 };
 
 struct ListOptions {
@@ -52,6 +72,40 @@ struct HttpRequest {
   std::string content_type = "application/json";
 };
 
+struct WatchEvent {
+  enum class Type { kAdded, kModified, kDeleted, kBookmark };
+  Type type = Type::kAdded;
+  Json object;                     // for a bookmark only metadata.resourceVersion matters
+};
+
+struct WatchOptions {
+  std::string label_selector;
+  std::string field_selector;
+  std::string resource_version;    // start after this version ("" : from now, with synthetic ADDs)
+  // Asked of the server; the stream ends cleanly after it (the HTTP limit is this plus a margin).
+  int timeout_seconds = 300;
+  bool allow_bookmarks = true;
+  // No event and no bookmark for this long: the stream is dropped (the server sends bookmarks about
+  // once a minute, so a healthy stream is never this quiet).
+  std::chrono::milliseconds silence_timeout{std::chrono::seconds(150)};
+};
+
+// Lets another thread stop a blocking call (a watch) early. Thread-safe.
+class Cancellation {
+ public:
+  void Cancel();
+  bool IsCancelled() const;
+  // Runs `callback` on Cancel() (at once when already cancelled). Returns an id for Unregister.
+  int OnCancel(std::function<void()> callback);
+  void Unregister(int id);
+
+ private:
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  int next_id_ = 0;
+  std::vector<std::pair<int, std::function<void()>>> callbacks_;
+};
+
 class Client {
  public:
   // InvalidArgument when the config's server URL or PEM material cannot be used.
@@ -74,6 +128,23 @@ class Client {
   // JSON merge patch (RFC 7386) of the object or of a subresource such as "status".
   StatusOr<Json> MergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
                             const Json& patch, std::string_view subresource = {});
+  // Server-side apply of the status subresource (the object needs apiVersion, kind, metadata.name).
+  StatusOr<Json> ApplyStatus(const ResourceType& type, const Json& object, const ApplyOptions& options);
+  // PUT: replaces the object; Conflict when metadata.resourceVersion is stale.
+  StatusOr<Json> Replace(const ResourceType& type, const Json& object);
+  // Every item, following `continue` tokens page by page (options.limit, default 500 per page). The
+  // result is a list whose metadata.resourceVersion is the one to watch from. Gone when a continue
+  // token expired mid-way (list again).
+  StatusOr<Json> ListAll(const ResourceType& type, std::string_view ns, ListOptions options = {});
+  // Streams changes to `on_event` until the server closes the stream (OK: watch again from the last
+  // version seen), `cancel` fires (Cancelled), the stream goes silent (Timeout), the version is too
+  // old (Gone: list again) or another failure (errors.h).
+  Status Watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+               const std::function<void(WatchEvent&&)>& on_event, Cancellation* cancel = nullptr);
+  // API discovery: the resource type serving `kind` in group/version, nullopt when the cluster does
+  // not serve it (e.g. no ServiceMonitor CRD), or the error that prevented finding out.
+  StatusOr<std::optional<ResourceType>> Discover(const std::string& group, const std::string& version,
+                                                 const std::string& kind);
   // Deletes; NotFound when it is already gone.
   Status Delete(const ResourceType& type, std::string_view ns, std::string_view name,
                 const DeleteOptions& options = {});

@@ -1,0 +1,68 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules: a lease held by another
+// identity counts as expired only when this process has seen its record unchanged for
+// leaseDurationSeconds (by its own clock, so clock skew between nodes does not matter); writes use
+// the lease's resourceVersion, so two candidates cannot both win.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "financialapi/common/clock.h"
+#include "financialapi/common/status.h"
+#include "financialapi/kube/client.h"
+
+namespace financialapi::runtime {
+
+struct LeaderElectionOptions {
+  std::string lease_namespace;
+  std::string lease_name;
+  std::string identity;  // unique per process (pod name + random suffix)
+  std::chrono::milliseconds lease_duration{std::chrono::seconds(15)};
+  std::chrono::milliseconds renew_deadline{std::chrono::seconds(10)};
+  std::chrono::milliseconds retry_period{std::chrono::seconds(2)};
+};
+
+class LeaderElector {
+ public:
+  struct Callbacks {
+    std::function<void()> on_started_leading;
+    std::function<void()> on_stopped_leading;              // lost the lease (not called on Stop)
+    std::function<void(const std::string&)> on_new_leader;  // another holder observed
+  };
+
+  LeaderElector(kube::Client& client, LeaderElectionOptions options, Callbacks callbacks,
+                const Clock& clock = SystemClock::Get());
+
+  // Blocks: tries to acquire every retry_period until it leads, then renews until Stop() (returns OK)
+  // or until a renewal did not succeed within renew_deadline (returns Unavailable: leadership lost).
+  // InvalidArgument when the options cannot work (renew_deadline >= lease_duration, empty names).
+  Status Run();
+  // Ends Run(); when leading, gives the lease up so another candidate can take it at once.
+  void Stop();
+  bool IsLeader() const;
+
+  // One attempt to acquire or renew (exposed for tests). True when this process holds the lease.
+  bool TryAcquireOrRenew();
+
+ private:
+  bool WaitRetryPeriod();  // false when stopped
+  void Release();
+
+  kube::Client& client_;
+  LeaderElectionOptions options_;
+  Callbacks callbacks_;
+  const Clock& clock_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool leading_ = false;
+  std::string observed_record_;            // holder + renewTime + duration as last seen
+  Clock::TimePoint observed_at_{};
+  std::string observed_holder_;
+};
+
+}  // namespace financialapi::runtime

@@ -1,0 +1,44 @@
+// An in-memory cache of one kind's objects, filled by a Watcher and read by reconcilers while the watch
+// runs. Objects are immutable once stored (shared_ptr<const Json>): readers keep what they got even
+// if the store moves on.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace financialapi::runtime {
+
+using Json = nlohmann::json;
+using ObjectPtr = std::shared_ptr<const Json>;
+
+// "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).
+std::string ObjectKey(const Json& object);
+std::string ObjectKey(const std::string& ns, const std::string& name);
+
+class Store {
+ public:
+  // The object under `key`, or nullptr.
+  ObjectPtr Get(const std::string& key) const;
+  std::vector<ObjectPtr> List() const;
+  std::vector<ObjectPtr> ListNamespace(const std::string& ns) const;
+  std::size_t Size() const;
+
+  // Swaps the whole content (after a full list) and returns the previous content.
+  std::unordered_map<std::string, ObjectPtr> Replace(std::unordered_map<std::string, ObjectPtr> objects);
+  // Inserts or replaces; returns the previous object or nullptr.
+  ObjectPtr Upsert(ObjectPtr object);
+  // Removes; returns the removed object or nullptr.
+  ObjectPtr Remove(const std::string& key);
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, ObjectPtr> objects_;
+};
+
+}  // namespace financialapi::runtime

@@ -1,0 +1,190 @@
+#include "financialapi/runtime/controller.h"
+
+#include <random>
+
+namespace financialapi::runtime {
+namespace {
+
+std::string NewReconcileId() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t bits = random();
+  std::string id(16, '0');
+  for (auto& c : id) {
+    c = kHex[bits & 0xFU];
+    bits >>= 4U;
+  }
+  return id;
+}
+
+// The API group of an "apps/v1"-style apiVersion ("" for "v1").
+std::string GroupOf(const std::string& api_version) {
+  const auto slash = api_version.find('/');
+  return slash == std::string::npos ? std::string() : api_version.substr(0, slash);
+}
+
+}  // namespace
+
+Request Request::FromKey(const std::string& key) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return {"", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+Controller::Controller(kube::Client& client, ControllerOptions options, Reconciler& reconciler,
+                       RuntimeMetrics* metrics, const Clock& clock)
+    : client_(client), options_(std::move(options)), reconciler_(reconciler), metrics_(metrics) {
+  if (metrics_ != nullptr) queue_observer_ = metrics_->MakeQueueObserver(options_.name);
+  auto limiter = options_.rate_limiter ? std::move(options_.rate_limiter) : DefaultControllerRateLimiter(clock);
+  queue_ = std::make_unique<WorkQueue>(std::move(limiter), clock, queue_observer_.get());
+
+  auto enqueue = [this](const ObjectPtr& object) { queue_->Add(ObjectKey(*object)); };
+  WatcherOptions primary_options = options_.watcher;
+  primary_options.name = options_.name + "/" + options_.primary.plural;
+  primary_watcher_ = std::make_unique<Watcher>(
+      MakeClientSource(client_, options_.primary, options_.primary_scope, options_.watch), primary_options,
+      WatcherHandlers{.on_add = enqueue,
+                      .on_update = [enqueue](const ObjectPtr&, const ObjectPtr& now) { enqueue(now); },
+                      .on_delete = enqueue});
+  for (const auto& owned : options_.owned) {
+    WatcherOptions owned_options = options_.watcher;
+    owned_options.name = options_.name + "/" + owned.type.plural;
+    auto on_change = [this](const ObjectPtr& child) { EnqueueOwner(child); };
+    owned_watchers_.emplace_back(
+        owned.type, std::make_unique<Watcher>(
+                        MakeClientSource(client_, owned.type, owned.scope, options_.watch), owned_options,
+                        WatcherHandlers{.on_add = on_change,
+                                        .on_update = [this](const ObjectPtr& before, const ObjectPtr& now) {
+                                          EnqueueOwner(before);
+                                          EnqueueOwner(now);
+                                        },
+                                        .on_delete = on_change}));
+  }
+}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::EnqueueOwner(const ObjectPtr& child) {
+  if (child == nullptr) return;
+  const auto owners = child->value("/metadata/ownerReferences"_json_pointer, Json::array());
+  const std::string primary_group = options_.primary.group;
+  for (const auto& owner : owners) {
+    if (!owner.value("controller", false)) continue;
+    if (owner.value("kind", "") != options_.primary.kind) continue;
+    if (GroupOf(owner.value("apiVersion", "")) != primary_group) continue;
+    const std::string ns = options_.primary.namespaced ? child->value("/metadata/namespace"_json_pointer, "") : "";
+    queue_->Add(ObjectKey(ns, owner.value("name", "")));
+  }
+}
+
+void Controller::StartCaches() {
+  primary_watcher_->Start();
+  for (auto& [type, watcher] : owned_watchers_) watcher->Start();
+}
+
+bool Controller::CachesSynced() const {
+  if (!primary_watcher_->HasSynced()) return false;
+  for (const auto& [type, watcher] : owned_watchers_) {
+    if (!watcher->HasSynced()) return false;
+  }
+  return true;
+}
+
+bool Controller::WaitForCacheSync(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto remaining = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  };
+  if (!primary_watcher_->WaitForSync(remaining())) return false;
+  for (const auto& [type, watcher] : owned_watchers_) {
+    if (!watcher->WaitForSync(remaining())) return false;
+  }
+  return true;
+}
+
+void Controller::StartWorkers() {
+  if (!workers_.empty()) return;
+  if (metrics_ != nullptr) metrics_->SetWorkers(options_.name, 0, options_.workers);
+  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
+  if (options_.resync_period.count() > 0) resync_thread_ = std::thread([this] { Resync(); });
+}
+
+void Controller::Stop() {
+  {
+    std::lock_guard lock(resync_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  resync_wake_.notify_all();
+  queue_->ShutDownWithDrain();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+  if (resync_thread_.joinable()) resync_thread_.join();
+  primary_watcher_->Stop();
+  for (auto& [type, watcher] : owned_watchers_) watcher->Stop();
+}
+
+const Store& Controller::PrimaryCache() const { return primary_watcher_->store(); }
+
+const Store* Controller::OwnedCache(const kube::ResourceType& type) const {
+  for (const auto& [owned_type, watcher] : owned_watchers_) {
+    if (owned_type.group == type.group && owned_type.plural == type.plural) return &watcher->store();
+  }
+  return nullptr;
+}
+
+void Controller::Resync() {
+  std::unique_lock lock(resync_mutex_);
+  while (!resync_wake_.wait_for(lock, options_.resync_period, [this] { return stopping_; })) {
+    for (const auto& object : primary_watcher_->store().List()) queue_->Add(ObjectKey(*object));
+  }
+}
+
+void Controller::Work() {
+  while (auto key = queue_->Get()) {
+    ProcessKey(*key);
+    queue_->Done(*key);
+  }
+}
+
+void Controller::ProcessKey(const std::string& key) {
+  const Request request = Request::FromKey(key);
+  ReconcileContext context{.reconcile_id = NewReconcileId(), .log = {}};
+  context.log = Logger({{"controller", options_.name}, {"namespace", request.ns}, {"name", request.name},
+                        {"reconcileID", context.reconcile_id}});
+  const int active = ++active_workers_;
+  if (metrics_ != nullptr) metrics_->SetWorkers(options_.name, active, options_.workers);
+  const auto started = std::chrono::steady_clock::now();
+
+  StatusOr<Action> result = Internal("reconciler did not return");
+  try {
+    result = reconciler_.Reconcile(request, context);
+  } catch (const std::exception& error) {
+    // A reconciler must return errors as values; a throw is a bug, but it must not kill the operator.
+    result = Internal(std::string("reconciler threw: ") + error.what());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::string outcome;
+  if (!result.ok()) {
+    outcome = "error";
+    context.log.Error("reconcile failed; requeued with backoff",
+                      {{"error", result.status().ToString()}, {"retries", std::to_string(queue_->NumRequeues(key))}});
+    queue_->AddRateLimited(key);
+  } else {
+    queue_->Forget(key);
+    if (result->requeue_after) {
+      outcome = "requeue_after";
+      queue_->AddAfter(key, *result->requeue_after);
+    } else {
+      outcome = "success";
+    }
+  }
+  ++reconciles_;
+  const int still_active = --active_workers_;
+  if (metrics_ != nullptr) {
+    metrics_->ReconcileFinished(options_.name, outcome, seconds);
+    metrics_->SetWorkers(options_.name, still_active, options_.workers);
+  }
+}
+
+}  // namespace financialapi::runtime
