@@ -474,7 +474,16 @@ StatusOr<Json> Client::ListAll(const ResourceType& type, std::string_view ns, Li
       all = page;
       all.erase("items");
     }
-    for (auto& item : page["items"]) items.push_back(std::move(item));
+    // List items carry no apiVersion/kind (watch events do); restore them as client-go does, so
+    // objects look the same whichever way they arrived.
+    const std::string api_version = page.value("apiVersion", "");
+    std::string kind = page.value("kind", "");
+    if (kind.ends_with("List")) kind.resize(kind.size() - 4);
+    for (auto& item : page["items"]) {
+      if (!item.contains("apiVersion")) item["apiVersion"] = api_version;
+      if (!item.contains("kind")) item["kind"] = kind;
+      items.push_back(std::move(item));
+    }
     const std::string next = page.value("/metadata/continue"_json_pointer, "");
     all["metadata"]["resourceVersion"] = page.value("/metadata/resourceVersion"_json_pointer, "");
     if (next.empty()) break;

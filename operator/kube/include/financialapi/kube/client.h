@@ -133,8 +133,8 @@ class Client {
   // PUT: replaces the object; Conflict when metadata.resourceVersion is stale.
   StatusOr<Json> Replace(const ResourceType& type, const Json& object);
   // Every item, following `continue` tokens page by page (options.limit, default 500 per page). The
-  // result is a list whose metadata.resourceVersion is the one to watch from. Gone when a continue
-  // token expired mid-way (list again).
+  // result is a list whose metadata.resourceVersion is the one to watch from, and whose items carry
+  // apiVersion and kind (plain list items do not). Gone when a continue token expired mid-way.
   StatusOr<Json> ListAll(const ResourceType& type, std::string_view ns, ListOptions options = {});
   // Streams changes to `on_event` until the server closes the stream (OK: watch again from the last
   // version seen), `cancel` fires (Cancelled), the stream goes silent (Timeout), the version is too

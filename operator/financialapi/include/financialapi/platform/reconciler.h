@@ -1,0 +1,75 @@
+// The FinancialApi reconciler: reads the FinancialApi and its children from the controller's caches,
+// applies (server-side, force) each child that differs from what the spec asks for, deletes children
+// the spec no longer asks for, and writes status only when it changed. Steady state makes no writes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "financialapi/kube/client.h"
+#include "financialapi/platform/builders.h"
+#include "financialapi/platform/status.h"
+#include "financialapi/runtime/controller.h"
+#include "financialapi/runtime/events.h"
+
+namespace financialapi::platform {
+
+inline constexpr char kFieldManager[] = "financialapi-operator";
+
+// True when every field `desired` sets has the same value in `current` (which may carry more: fields
+// the API server defaults or fills in). Arrays match element by element. Numbers compare by value.
+bool Contains(const Json& current, const Json& desired);
+// The JSON path of the first field where Contains fails ("" when it holds), for debug logs.
+std::string FirstDifference(const Json& current, const Json& desired, const std::string& path = "");
+
+struct MonitoringCrds {
+  bool service_monitor = false;
+  bool prometheus_rule = false;
+};
+
+// Asks the API server which Prometheus Operator kinds it serves (errors count as absent).
+MonitoringCrds DiscoverMonitoringCrds(kube::Client& client);
+
+class FinancialApiReconciler final : public runtime::Reconciler {
+ public:
+  FinancialApiReconciler(kube::Client& client, runtime::EventRecorder* events);
+
+  // Controller options: FinancialApis in `watch_namespace` ("" : all) and their children (only
+  // objects labelled managed-by=financialapi-operator are cached).
+  static runtime::ControllerOptions ControllerOptions(const std::string& watch_namespace, int workers,
+                                                      const MonitoringCrds& crds);
+
+  void set_controller(const runtime::Controller* controller) { controller_ = controller; }
+
+  StatusOr<runtime::Action> Reconcile(const runtime::Request& request, const runtime::ReconcileContext& context) override;
+
+  // Writes made so far (child applies and deletes, status updates): tests and benchmarks check that
+  // steady state adds none.
+  std::uint64_t writes() const { return writes_.load(); }
+
+ private:
+  struct Failure {
+    std::string reason;
+    std::string message;
+  };
+
+  StatusOr<Inputs> ResolveInputs(const FinancialApi& api, Failure& failure);
+  StatusOr<std::string> GeneratedSecretValue(const FinancialApi& api, const std::string& name, const std::string& key);
+  Observed Observe(const FinancialApi& api) const;
+  MonitoringCrds Monitoring();
+  runtime::ObjectPtr Cached(const kube::ResourceType& type, const std::string& ns, const std::string& name) const;
+  void Event(const Json& object, runtime::EventType type, const std::string& reason, const std::string& message,
+             const runtime::ReconcileContext& context);
+
+  kube::Client& client_;
+  runtime::EventRecorder* events_;
+  const runtime::Controller* controller_ = nullptr;
+  std::atomic<std::uint64_t> writes_{0};
+  std::mutex discovery_mutex_;
+  std::chrono::steady_clock::time_point discovered_at_{};
+  MonitoringCrds monitoring_;
+};
+
+}  // namespace financialapi::platform

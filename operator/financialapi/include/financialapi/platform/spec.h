@@ -1,0 +1,157 @@
+// The FinancialApi resource as typed C++: parsed from the object the API server stores (which the CRD
+// has already defaulted and validated). The defaults here equal the CRD's, so an object that missed
+// server-side defaulting still builds the same children (a unit test compares both).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "financialapi/common/status.h"
+#include "financialapi/kube/resource.h"
+
+namespace financialapi::platform {
+
+using Json = nlohmann::json;
+
+inline const kube::ResourceType kFinancialApis{"edgartools.io", "v1alpha1", "financialapis", "FinancialApi", true};
+
+struct Resources {
+  std::string cpu_request, memory_request, cpu_limit, memory_limit;  // "" when not set
+};
+
+struct Storage {
+  std::string size;
+  std::string storage_class;
+};
+
+struct ApiSpec {
+  std::string image = "ghcr.io/edgartools/financial-api-server:0.1.0";
+  std::string image_pull_policy = "IfNotPresent";
+  int replicas = 3;
+  int port = 8000;
+  int worker_threads = 4;
+  int cache_ttl_seconds = 3600;
+  std::string log_level = "info";
+  Resources resources{"250m", "256Mi", "1", "512Mi"};
+  int requests_per_second = 10;
+  int burst = 20;
+  std::optional<std::string> api_keys_secret;
+};
+
+struct AutoscalingSpec {
+  bool enabled = true;
+  int min_replicas = 3;
+  int max_replicas = 20;
+  int target_cpu = 70;
+  int target_memory = 80;
+  int scale_up_stabilization = 0;
+  int scale_up_percent = 100;
+  int scale_up_pods = 4;
+  int scale_down_stabilization = 300;
+  int scale_down_percent = 10;
+};
+
+struct ExternalPostgres {
+  std::string host;
+  int port = 5432;
+  std::string database = "financial";
+  std::string ssl_mode = "prefer";
+  std::string credentials_secret;
+};
+
+struct PgBouncerSpec {
+  bool enabled = false;
+  std::string image = "edoburu/pgbouncer:v1.23.1-p2";
+  int replicas = 2;
+  std::string pool_mode = "transaction";
+  int max_client_connections = 1000;
+  int default_pool_size = 20;
+};
+
+struct BackupSpec {
+  bool enabled = true;
+  std::string schedule = "0 2 * * *";
+  int retention_days = 7;
+  Storage storage{"10Gi", ""};
+};
+
+struct PostgresSpec {
+  bool managed = true;
+  std::optional<ExternalPostgres> external;
+  std::string image = "postgres:16-alpine";
+  std::string database = "financial";
+  std::string user = "financial";
+  Storage storage{"10Gi", ""};
+  Resources resources{"250m", "512Mi", "2", "1Gi"};
+  std::map<std::string, std::string> parameters;
+  PgBouncerSpec pgbouncer;
+  BackupSpec backup;
+};
+
+struct ExternalRedis {
+  std::string host;
+  int port = 6379;
+  std::optional<std::string> password_secret;
+};
+
+struct RedisSpec {
+  bool managed = true;
+  std::optional<ExternalRedis> external;
+  std::string image = "redis:7.2-alpine";
+  Storage storage{"10Gi", ""};
+  Resources resources{"100m", "256Mi", "1", "512Mi"};
+  std::string max_memory_policy = "allkeys-lru";
+  bool append_only = true;
+};
+
+struct CacheWarmupSpec {
+  bool enabled = false;
+  std::string schedule = "30 2 * * *";
+  std::string image = "curlimages/curl:8.10.1";
+  std::vector<std::string> tickers;
+};
+
+struct MonitoringSpec {
+  bool service_monitor = true;
+  bool prometheus_rule = true;
+  std::string availability = "99.9";
+  double latency_p95_seconds = 2;
+};
+
+struct FinancialApiSpec {
+  bool paused = false;
+  ApiSpec api;
+  std::string service_type = "ClusterIP";
+  int service_port = 80;
+  AutoscalingSpec autoscaling;
+  bool pdb_enabled = true;
+  int pdb_max_unavailable = 1;
+  PostgresSpec postgres;
+  RedisSpec redis;
+  CacheWarmupSpec cache_warmup;
+  MonitoringSpec monitoring;
+  bool network_policy = true;
+};
+
+struct FinancialApi {
+  std::string name;
+  std::string ns;
+  std::string uid;
+  std::int64_t generation = 0;
+  FinancialApiSpec spec;
+};
+
+// Reads a FinancialApi object. InvalidArgument, naming the field, for what the schema cannot catch:
+// quantities that do not parse, requests above limits, a memory limit too small for the database.
+StatusOr<FinancialApi> ParseFinancialApi(const Json& object);
+
+// Parses a Kubernetes quantity ("250m", "2", "512Mi", "1.5Gi", "1e3") into a number of base units
+// (cores or bytes). InvalidArgument for anything else.
+StatusOr<double> ParseQuantity(const std::string& text);
+
+}  // namespace financialapi::platform

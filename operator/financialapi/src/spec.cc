@@ -1,0 +1,239 @@
+#include "financialapi/platform/spec.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace financialapi::platform {
+namespace {
+
+// A JSON object's member, or an empty object when absent (so chains of lookups never throw).
+const Json& Member(const Json& object, const char* key) {
+  static const Json kEmpty = Json::object();
+  if (!object.is_object()) return kEmpty;
+  const auto found = object.find(key);
+  return found != object.end() && found->is_object() ? *found : kEmpty;
+}
+
+template <typename T>
+void Read(const Json& object, const char* key, T& field) {
+  if (!object.is_object()) return;
+  const auto found = object.find(key);
+  if (found == object.end() || found->is_null()) return;
+  if constexpr (std::is_same_v<T, std::string>) {
+    // Quantities may arrive as numbers (int-or-string).
+    field = found->is_string() ? found->template get<std::string>() : found->dump();
+  } else {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (found->is_boolean()) field = found->template get<bool>();
+    } else {
+      if (found->is_number()) field = found->template get<T>();
+    }
+  }
+}
+
+void ReadResources(const Json& object, Resources& resources) {
+  const Json& requests = Member(object, "requests");
+  const Json& limits = Member(object, "limits");
+  Read(requests, "cpu", resources.cpu_request);
+  Read(requests, "memory", resources.memory_request);
+  Read(limits, "cpu", resources.cpu_limit);
+  Read(limits, "memory", resources.memory_limit);
+}
+
+void ReadStorage(const Json& object, Storage& storage) {
+  Read(object, "size", storage.size);
+  Read(object, "storageClassName", storage.storage_class);
+}
+
+Status CheckResources(const Resources& resources, const std::string& field) {
+  struct Pair {
+    const std::string& request;
+    const std::string& limit;
+    const char* name;
+  };
+  for (const Pair& pair : {Pair{resources.cpu_request, resources.cpu_limit, "cpu"},
+                           Pair{resources.memory_request, resources.memory_limit, "memory"}}) {
+    std::optional<double> request;
+    std::optional<double> limit;
+    if (!pair.request.empty()) {
+      auto parsed = ParseQuantity(pair.request);
+      if (!parsed.ok()) return InvalidArgument(field + ".requests." + pair.name + ": " + parsed.status().message());
+      request = *parsed;
+    }
+    if (!pair.limit.empty()) {
+      auto parsed = ParseQuantity(pair.limit);
+      if (!parsed.ok()) return InvalidArgument(field + ".limits." + pair.name + ": " + parsed.status().message());
+      limit = *parsed;
+    }
+    if (request && limit && *request > *limit) {
+      return InvalidArgument(field + ": " + pair.name + " request " + pair.request + " is above its limit " + pair.limit);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<double> ParseQuantity(const std::string& text) {
+  if (text.empty()) return InvalidArgument("empty quantity");
+  char* end = nullptr;
+  const double number = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || !std::isfinite(number) || number < 0) {
+    return InvalidArgument("'" + text + "' is not a quantity");
+  }
+  const std::string suffix(end);
+  static const std::map<std::string, double> kMultipliers = {
+      {"", 1},        {"m", 1e-3},    {"k", 1e3},     {"K", 1e3},     {"M", 1e6},     {"G", 1e9},
+      {"T", 1e12},    {"P", 1e15},    {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0},
+      {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0}};
+  const auto multiplier = kMultipliers.find(suffix);
+  if (multiplier == kMultipliers.end()) return InvalidArgument("'" + text + "' has an unknown unit '" + suffix + "'");
+  return number * multiplier->second;
+}
+
+StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
+  FinancialApi out;
+  const Json& metadata = Member(object, "metadata");
+  Read(metadata, "name", out.name);
+  Read(metadata, "namespace", out.ns);
+  Read(metadata, "uid", out.uid);
+  Read(metadata, "generation", out.generation);
+  if (out.name.empty()) return InvalidArgument("FinancialApi without metadata.name");
+
+  const Json& spec = Member(object, "spec");
+  FinancialApiSpec& s = out.spec;
+  Read(spec, "paused", s.paused);
+
+  const Json& api = Member(spec, "api");
+  Read(api, "image", s.api.image);
+  Read(api, "imagePullPolicy", s.api.image_pull_policy);
+  Read(api, "replicas", s.api.replicas);
+  Read(api, "port", s.api.port);
+  Read(api, "workerThreads", s.api.worker_threads);
+  Read(api, "cacheTtlSeconds", s.api.cache_ttl_seconds);
+  Read(api, "logLevel", s.api.log_level);
+  ReadResources(Member(api, "resources"), s.api.resources);
+  Read(Member(api, "rateLimit"), "requestsPerSecond", s.api.requests_per_second);
+  Read(Member(api, "rateLimit"), "burst", s.api.burst);
+  if (api.contains("apiKeysSecretRef")) {
+    std::string name;
+    Read(Member(api, "apiKeysSecretRef"), "name", name);
+    if (!name.empty()) s.api.api_keys_secret = name;
+  }
+
+  Read(Member(spec, "service"), "type", s.service_type);
+  Read(Member(spec, "service"), "port", s.service_port);
+
+  const Json& autoscaling = Member(spec, "autoscaling");
+  Read(autoscaling, "enabled", s.autoscaling.enabled);
+  Read(autoscaling, "minReplicas", s.autoscaling.min_replicas);
+  Read(autoscaling, "maxReplicas", s.autoscaling.max_replicas);
+  Read(autoscaling, "targetCPUUtilizationPercentage", s.autoscaling.target_cpu);
+  Read(autoscaling, "targetMemoryUtilizationPercentage", s.autoscaling.target_memory);
+  const Json& behavior = Member(autoscaling, "behavior");
+  Read(behavior, "scaleUpStabilizationSeconds", s.autoscaling.scale_up_stabilization);
+  Read(behavior, "scaleUpPercent", s.autoscaling.scale_up_percent);
+  Read(behavior, "scaleUpPods", s.autoscaling.scale_up_pods);
+  Read(behavior, "scaleDownStabilizationSeconds", s.autoscaling.scale_down_stabilization);
+  Read(behavior, "scaleDownPercent", s.autoscaling.scale_down_percent);
+
+  Read(Member(spec, "podDisruptionBudget"), "enabled", s.pdb_enabled);
+  Read(Member(spec, "podDisruptionBudget"), "maxUnavailable", s.pdb_max_unavailable);
+
+  const Json& postgres = Member(spec, "postgres");
+  Read(postgres, "managed", s.postgres.managed);
+  if (postgres.contains("external")) {
+    const Json& external = Member(postgres, "external");
+    ExternalPostgres e;
+    Read(external, "host", e.host);
+    Read(external, "port", e.port);
+    Read(external, "database", e.database);
+    Read(external, "sslMode", e.ssl_mode);
+    Read(Member(external, "credentialsSecretRef"), "name", e.credentials_secret);
+    s.postgres.external = e;
+  }
+  Read(postgres, "image", s.postgres.image);
+  Read(postgres, "database", s.postgres.database);
+  Read(postgres, "user", s.postgres.user);
+  ReadStorage(Member(postgres, "storage"), s.postgres.storage);
+  ReadResources(Member(postgres, "resources"), s.postgres.resources);
+  for (const auto& [key, value] : Member(postgres, "parameters").items()) {
+    s.postgres.parameters[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  const Json& pgbouncer = Member(postgres, "pgbouncer");
+  Read(pgbouncer, "enabled", s.postgres.pgbouncer.enabled);
+  Read(pgbouncer, "image", s.postgres.pgbouncer.image);
+  Read(pgbouncer, "replicas", s.postgres.pgbouncer.replicas);
+  Read(pgbouncer, "poolMode", s.postgres.pgbouncer.pool_mode);
+  Read(pgbouncer, "maxClientConnections", s.postgres.pgbouncer.max_client_connections);
+  Read(pgbouncer, "defaultPoolSize", s.postgres.pgbouncer.default_pool_size);
+  const Json& backup = Member(postgres, "backup");
+  Read(backup, "enabled", s.postgres.backup.enabled);
+  Read(backup, "schedule", s.postgres.backup.schedule);
+  Read(backup, "retentionDays", s.postgres.backup.retention_days);
+  ReadStorage(Member(backup, "storage"), s.postgres.backup.storage);
+
+  const Json& redis = Member(spec, "redis");
+  Read(redis, "managed", s.redis.managed);
+  if (redis.contains("external")) {
+    const Json& external = Member(redis, "external");
+    ExternalRedis e;
+    Read(external, "host", e.host);
+    Read(external, "port", e.port);
+    std::string secret;
+    Read(Member(external, "passwordSecretRef"), "name", secret);
+    if (!secret.empty()) e.password_secret = secret;
+    s.redis.external = e;
+  }
+  Read(redis, "image", s.redis.image);
+  ReadStorage(Member(redis, "storage"), s.redis.storage);
+  ReadResources(Member(redis, "resources"), s.redis.resources);
+  Read(redis, "maxMemoryPolicy", s.redis.max_memory_policy);
+  Read(redis, "appendOnly", s.redis.append_only);
+
+  const Json& warmup = Member(spec, "cacheWarmup");
+  Read(warmup, "enabled", s.cache_warmup.enabled);
+  Read(warmup, "schedule", s.cache_warmup.schedule);
+  Read(warmup, "image", s.cache_warmup.image);
+  if (warmup.contains("tickers") && warmup["tickers"].is_array()) {
+    for (const auto& ticker : warmup["tickers"]) {
+      if (ticker.is_string()) s.cache_warmup.tickers.push_back(ticker.get<std::string>());
+    }
+  }
+
+  const Json& monitoring = Member(spec, "monitoring");
+  Read(monitoring, "serviceMonitor", s.monitoring.service_monitor);
+  Read(monitoring, "prometheusRule", s.monitoring.prometheus_rule);
+  Read(Member(monitoring, "slo"), "availability", s.monitoring.availability);
+  Read(Member(monitoring, "slo"), "latencyP95Seconds", s.monitoring.latency_p95_seconds);
+  Read(Member(spec, "networkPolicy"), "enabled", s.network_policy);
+
+  // What the schema cannot say.
+  FINANCIALAPI_RETURN_IF_ERROR(CheckResources(s.api.resources, "spec.api.resources"));
+  FINANCIALAPI_RETURN_IF_ERROR(CheckResources(s.postgres.resources, "spec.postgres.resources"));
+  FINANCIALAPI_RETURN_IF_ERROR(CheckResources(s.redis.resources, "spec.redis.resources"));
+  for (const auto* storage : {&s.postgres.storage, &s.redis.storage, &s.postgres.backup.storage}) {
+    if (auto size = ParseQuantity(storage->size); !size.ok()) {
+      return InvalidArgument("storage size: " + size.status().message());
+    }
+  }
+  if (s.postgres.managed && !s.postgres.resources.memory_limit.empty()) {
+    auto memory = ParseQuantity(s.postgres.resources.memory_limit);
+    if (memory.ok() && *memory < 128.0 * 1048576.0) {
+      return InvalidArgument("spec.postgres.resources.limits.memory: " + s.postgres.resources.memory_limit +
+                             " is too small for PostgreSQL (at least 128Mi)");
+    }
+  }
+  if (s.redis.managed && !s.redis.resources.memory_limit.empty()) {
+    auto memory = ParseQuantity(s.redis.resources.memory_limit);
+    if (memory.ok() && *memory < 32.0 * 1048576.0) {
+      return InvalidArgument("spec.redis.resources.limits.memory: " + s.redis.resources.memory_limit +
+                             " is too small for Redis (at least 32Mi)");
+    }
+  }
+  if (!s.postgres.managed && !s.postgres.external) return InvalidArgument("spec.postgres: external is required when managed is false");
+  if (!s.redis.managed && !s.redis.external) return InvalidArgument("spec.redis: external is required when managed is false");
+  return out;
+}
+
+}  // namespace financialapi::platform
