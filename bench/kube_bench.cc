@@ -18,6 +18,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +152,14 @@ double Seconds(Clock::duration duration) { return std::chrono::duration<double>(
 // Rounds to 3 decimals for the report.
 double Round3(double value) { return static_cast<double>(std::llround(value * 1000.0)) / 1000.0; }
 
+// CPU time (user + system) this process has used so far: how much of the work was the client's.
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 void Emit(const Json& result) { std::cout << result.dump() << std::endl; }
 
 // Counts requests and non-2xx answers (429s would show the server pushing back).
@@ -263,12 +272,14 @@ int RunApply(const Flags& flags) {
   for (int i = 0; i < flags.count; ++i) objects.push_back(MakeConfigMap(flags, i, /*with_namespace=*/true));
   const std::uint64_t requests_before = counter.requests.load();
   const std::uint64_t failures_before = counter.failures.load();
+  const double cpu_before = CpuSeconds();
   const auto started = Clock::now();
   Status status = ParallelFor(flags.count, flags.threads, [&](int i) {
     return (*client)->Apply(kube::resources::kConfigMaps, objects[static_cast<std::size_t>(i)],
                             {.field_manager = kFieldManager}).status();
   });
   const double seconds = Seconds(Clock::now() - started);
+  const double cpu_seconds = CpuSeconds() - cpu_before;
   const std::uint64_t requests = counter.requests.load() - requests_before;
   const std::uint64_t non_2xx = counter.failures.load() - failures_before;
   if (!status.ok()) return Fail(status);
@@ -276,7 +287,7 @@ int RunApply(const Flags& flags) {
   if (!stored.ok()) return Fail(stored.status());
   Emit({{"bench", "apply"}, {"client", "kube-client"}, {"threads", flags.threads}, {"count", flags.count},
         {"seconds", Round3(seconds)}, {"per_second", Round3(flags.count / seconds)},
-        {"requests", requests}, {"non_2xx", non_2xx},
+        {"requests", requests}, {"non_2xx", non_2xx}, {"client_cpu_seconds", Round3(cpu_seconds)},
         {"stored", *stored}});
   return *stored == static_cast<std::size_t>(flags.count) ? 0 : Fail(financialapi::Internal("stored count differs"));
 }
@@ -522,17 +533,20 @@ int RunSync(const Flags& flags) {
   // A first request sets up TLS and the connection, as a running operator has long done.
   if (auto ns = (*client)->Get(kube::resources::kNamespaces, "", flags.ns); !ns.ok()) return Fail(ns.status());
   const std::uint64_t requests_before = counter.requests.load();
+  const double cpu_before = CpuSeconds();
   const auto started = Clock::now();
   auto watcher = StartWatcher(**client, flags, {});
   if (!watcher->WaitForSync(std::chrono::seconds(flags.timeout_seconds))) {
     return Fail(financialapi::Timeout("watcher did not sync"));
   }
   const double seconds = Seconds(Clock::now() - started);
+  const double cpu_seconds = CpuSeconds() - cpu_before;
   const std::size_t size = watcher->store().Size();
   const std::uint64_t list_requests = counter.requests.load() - requests_before;
   watcher->Stop();
   Emit({{"bench", "sync"}, {"objects", size}, {"seconds", Round3(seconds)},
-        {"per_second", Round3(static_cast<double>(size) / seconds)}, {"requests", list_requests}});
+        {"per_second", Round3(static_cast<double>(size) / seconds)}, {"requests", list_requests},
+        {"client_cpu_seconds", Round3(cpu_seconds)}});
   if (size < static_cast<std::size_t>(flags.count)) {
     return Fail(financialapi::Internal("store holds " + std::to_string(size) + ", expected " +
                                        std::to_string(flags.count)));

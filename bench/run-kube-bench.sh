@@ -2,8 +2,11 @@
 # Benchmarks the Kubernetes client (operator/kube) and the controller runtime's Watcher against a
 # local control plane of its own, side by side with kubectl doing the same work, and writes
 #   bench/results/kube-<date>.jsonl   one JSON line per measurement (kube-bench's and kubectl's)
-#   bench/results/kube-<date>.md      the machine, medians (min–max) of the repeats, memory
+#   bench/results/kube-<date>.md      the machine, medians (min to max) of the repeats, memory
 # `make bench` builds kube-bench and runs this. See docs/benchmarks.md for what the numbers mean.
+#
+#   bench/run-kube-bench.sh                   start a cluster, measure, stop it, write both files
+#   bench/run-kube-bench.sh report RAW.jsonl  (re)write the markdown next to RAW from its lines alone
 #
 # Environment: KUBE_BENCH (the binary, default build-bench/bench/kube-bench), BENCH_STATE_DIR (default
 # build-bench/bench-state), BENCH_REPEATS (3), BENCH_APPLY_COUNT (1000), BENCH_WATCH_COUNT (2000),
@@ -30,6 +33,117 @@ WORK="${STATE_DIR}/work"
 STARTED=${SECONDS}
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 say() { printf '[%4ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
+
+# --- report -------------------------------------------------------------------------------------------
+# Everything the report shows comes from the raw file: its first line describes the machine and the
+# run ({"bench":"run",...}), its last the end of the run ({"bench":"end",...}).
+
+# summary FILTER FIELD [DIGITS]: "median (min to max)" of FIELD over the raw lines matching the jq FILTER.
+summary() {
+  jq -rs --argjson d "${3:-0}" --argjson only_median "${MEDIAN_ONLY:-false}" "
+    def r: if \$d == 0 then (. + 0.5 | floor | tostring) else (. * pow(10; \$d) + 0.5 | floor) / pow(10; \$d) | tostring end;
+    [.[] | select($1) | .$2] | sort |
+    if length == 0 then \"n/a\"
+    else (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end) as \$m
+      | if \$only_median then \$m | r else \"\(\$m | r) (\(.[0] | r) to \(.[-1] | r))\" end end" "${RAW}"
+}
+# median FILTER FIELD [DIGITS]: the median alone.
+median() { MEDIAN_ONLY=true summary "$@"; }
+# run_field FIELD: a field of the run's first line ("run") or, for end_*, of its last ("end").
+run_field() { jq -rs --arg f "$1" '(map(select(.bench == "run")) + map(select(.bench == "end")) | add)[$f] // "n/a"' "${RAW}"; }
+
+# write_report RAW REPORT
+write_report() {
+  local RAW="$1" REPORT="$2"
+  local DATE APPLY_COUNT WATCH_COUNT MEMORY_COUNT PER_PROCESS_COUNT THREADS REPEATS
+  DATE=$(run_field date | cut -c1-10)
+  APPLY_COUNT=$(run_field apply_count); WATCH_COUNT=$(run_field watch_count)
+  MEMORY_COUNT=$(run_field memory_count); PER_PROCESS_COUNT=$(run_field per_process_count)
+  THREADS=$(run_field threads); REPEATS=$(run_field repeats)
+  {
+    echo "# Kubernetes client and controller runtime benchmark — ${DATE}"
+    echo
+    echo "Raw results: \`$(basename "${RAW}")\` (one line per measurement). Produced by \`make bench\`"
+    echo "(\`bench/run-kube-bench.sh\`); see \`docs/benchmarks.md\` for what the numbers mean."
+    echo
+    echo "## Machine"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| date (UTC) | $(run_field date) |"
+    echo "| CPUs (nproc) | $(run_field nproc) |"
+    echo "| CPU model | $(run_field cpu_model) |"
+    echo "| memory | $(run_field memory) |"
+    echo "| kernel | $(run_field kernel) |"
+    echo "| load average (1/5/15 min) before / after the run | $(run_field load_before) / $(run_field end_load) |"
+    echo "| Kubernetes / etcd | $(run_field kubernetes) / $(run_field etcd) (local, 127.0.0.1, same machine) |"
+    echo "| kube-bench | C++ client with qps=0 (no client-side rate limit), one shared client per process |"
+    echo "| repeats | ${REPEATS}; each cell is median (min to max) |"
+    echo
+    echo "## 1. Server-side apply of ${APPLY_COUNT} ConfigMaps (fresh namespace each)"
+    echo
+    echo "| client | objects | seconds | applies/s |"
+    echo "|---|---|---|---|"
+    echo "| kube-client, 1 thread | ${APPLY_COUNT} | $(summary '.bench == "apply" and .client == "kube-client" and .threads == 1' seconds 2) | $(summary '.bench == "apply" and .client == "kube-client" and .threads == 1' per_second) |"
+    echo "| kube-client, ${THREADS} threads | ${APPLY_COUNT} | $(summary ".bench == \"apply\" and .client == \"kube-client\" and .threads == ${THREADS}" seconds 2) | $(summary ".bench == \"apply\" and .client == \"kube-client\" and .threads == ${THREADS}" per_second) |"
+    echo "| \`kubectl apply --server-side -f\` (one process, one file) | ${APPLY_COUNT} | $(summary '.bench == "apply" and .client == "kubectl"' seconds 2) | $(summary '.bench == "apply" and .client == "kubectl"' per_second) |"
+    echo "| \`kubectl apply --server-side\`, one process per object | ${PER_PROCESS_COUNT} | $(summary '.bench == "apply" and .client == "kubectl-per-process"' seconds 2) | $(summary '.bench == "apply" and .client == "kubectl-per-process"' per_second 1) |"
+    echo
+    echo "CPU used by the kube-bench process itself during the timed part: $(summary '.bench == "apply" and .client == "kube-client" and .threads == 1' client_cpu_seconds 2) s (1 thread),"
+    echo "$(summary ".bench == \"apply\" and .client == \"kube-client\" and .threads == ${THREADS}" client_cpu_seconds 2) s (${THREADS} threads): the rest of the wall time is the API server and etcd."
+    echo
+    echo "One kubectl process per object: $(summary '.bench == "apply" and .client == "kubectl-per-process"' ms_per_process) ms per invocation."
+    echo
+    echo "## 2. Watch: ${WATCH_COUNT} ConfigMaps created by another client (${THREADS} threads)"
+    echo
+    echo "Observers in separate rounds and namespaces (one observer at a time under the same load). Time"
+    echo "from the first create to the N-th object seen by the observer."
+    echo
+    echo "| observer | creates/s (the load) | objects/s seen | seen after last create (ms) |"
+    echo "|---|---|---|---|"
+    echo "| runtime::Watcher (store) | $(summary '.bench == "watch" and .observer == "watcher"' create_per_second) | $(summary '.bench == "watch" and .observer == "watcher"' observe_per_second) | $(summary '.bench == "watch" and .observer == "watcher"' lag_after_last_create_ms 1) |"
+    echo "| \`kubectl get --watch -o name\` | $(summary '.bench == "watch" and .observer == "kubectl"' create_per_second) | $(summary '.bench == "watch" and .observer == "kubectl"' observe_per_second) | $(summary '.bench == "watch" and .observer == "kubectl"' lag_after_last_create_ms 1) |"
+    echo
+    echo "Replay (a fresh Watcher watching from before the ${WATCH_COUNT} creates, events served from the API"
+    echo "server's watch cache into the store): $(summary '.bench == "watch" and .observer == "watcher"' replay_per_second) objects/s,"
+    echo "$(summary '.bench == "watch" and .observer == "watcher"' replay_seconds 3) s."
+    echo
+    echo "Initial list + sync of $((WATCH_COUNT + 1)) existing objects:"
+    echo
+    echo "| client | seconds | objects/s |"
+    echo "|---|---|---|"
+    echo "| runtime::Watcher (ListAll, 500 per page, into the store) | $(summary '.bench == "sync" and .client == null' seconds 3) | $(summary '.bench == "sync" and .client == null' per_second) |"
+    echo
+    echo "The Watcher's sync used $(summary '.bench == "sync" and .client == null' client_cpu_seconds 3) s of CPU in the kube-bench process."
+    echo "| \`kubectl get -o json\` (whole process) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' seconds 3) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' per_second) |"
+    echo
+    echo "## 3. Memory of a Watcher synced over ${MEMORY_COUNT} ConfigMaps (4 labels, 200 bytes of data)"
+    echo
+    echo "Creating them: $(summary '.bench == "populate"' per_second) creates/s with ${THREADS} threads."
+    echo "Baseline = the same process after building the client and making one request, before the watcher."
+    echo
+    echo "| managedFields | baseline VmRSS / VmHWM (MB) | synced VmRSS (MB) | synced VmHWM (MB) | VmRSS bytes/object | VmHWM bytes/object | live heap bytes/object | JSON bytes/object | sync s |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for kept in false true; do
+      f=".bench == \"memory\" and .managed_fields_kept == ${kept}"
+      label=$([[ ${kept} == true ]] && echo "kept (no transform)" || echo "stripped (default transform)")
+      echo "| ${label} | $(median "$f" baseline_rss_mb 1) / $(median "$f" baseline_hwm_mb 1) | $(median "$f" synced_rss_mb 1) | $(median "$f" synced_hwm_mb 1) | $(summary "$f" rss_bytes_per_object) | $(summary "$f" hwm_bytes_per_object) | $(summary "$f" heap_in_use_bytes_per_object) | $(median "$f" json_bytes_per_object) | $(summary "$f" sync_seconds 2) |"
+    done
+    echo
+    echo "MB columns are medians; bytes/object = (synced − baseline) / objects, median (min to max)."
+    echo "Live heap = glibc \`mallinfo2()\` bytes in use (all arenas)."
+    echo "RSS after \`malloc_trim(0)\`: $(summary '.bench == "memory" and .managed_fields_kept == false' trimmed_rss_bytes_per_object) bytes/object (stripped)."
+    echo
+    echo "Run time: $(run_field end_seconds) s (cluster start included, its stop not)."
+  } >"${REPORT}"
+}
+
+if [[ "${1:-}" == report ]]; then
+  [[ -f "${2:-}" ]] || { echo "usage: run-kube-bench.sh report RAW.jsonl" >&2; exit 2; }
+  write_report "$2" "${2%.jsonl}.md"
+  cat "${2%.jsonl}.md"
+  exit 0
+fi
 
 [[ -x "${KUBE_BENCH}" ]] || { echo "run-kube-bench: ${KUBE_BENCH} not built (make bench builds it)" >&2; exit 1; }
 
@@ -62,6 +176,16 @@ kubectl_() { "${KUBECTL}" "$@"; }
 kubectl_ api-resources >/dev/null   # warms the discovery cache, as on any workstation
 
 : >"${RAW}"
+jq -nc --arg date "$(date -u '+%Y-%m-%d %H:%M')" --arg nproc "$(nproc)" \
+  --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+  --arg memory "$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)" --arg kernel "$(uname -r)" \
+  --arg load "${LOAD_BEFORE}" --arg k8s "$(kubectl_ version -o json | jq -r .serverVersion.gitVersion)" \
+  --arg etcd "$("$(cat "${CLUSTER_DIR}/bin-dir")/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p')" \
+  --argjson repeats "${REPEATS}" --argjson apply "${APPLY_COUNT}" --argjson watch "${WATCH_COUNT}" \
+  --argjson memory_count "${MEMORY_COUNT}" --argjson per_process "${PER_PROCESS_COUNT}" --argjson threads "${THREADS}" \
+  '{bench: "run", date: $date, nproc: $nproc, cpu_model: $cpu, memory: $memory, kernel: $kernel, load_before: $load,
+    kubernetes: $k8s, etcd: $etcd, repeats: $repeats, apply_count: $apply, watch_count: $watch,
+    memory_count: $memory_count, per_process_count: $per_process, threads: $threads}' >>"${RAW}"
 record() { jq -c . >>"${RAW}"; }                    # one JSON object on stdin → the raw file
 bench() { "${KUBE_BENCH}" "$@" | tee -a "${RAW}" >/dev/null; }
 now_ns() { date +%s%N; }
@@ -138,87 +262,9 @@ done
 kubectl_ delete namespace kb-memory --wait=false >/dev/null
 
 # --- report ---------------------------------------------------------------------------------------------
+jq -nc --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson seconds "$((SECONDS - STARTED))" \
+  '{bench: "end", end_load: $load, end_seconds: $seconds}' >>"${RAW}"
 say "writing ${REPORT}"
-K8S_VERSION=$(kubectl_ version -o json | jq -r .serverVersion.gitVersion)
-ETCD_VERSION=$("$(cat "${CLUSTER_DIR}/bin-dir")/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p')
-
-# summary FILTER FIELD [DIGITS]: "median (min–max)" of FIELD over the raw lines matching the jq FILTER.
-summary() {
-  jq -rs --argjson d "${3:-0}" "
-    def r: if \$d == 0 then (. + 0.5 | floor | tostring) else (. * pow(10; \$d) + 0.5 | floor) / pow(10; \$d) | tostring end;
-    [.[] | select($1) | .$2] | sort |
-    if length == 0 then \"n/a\"
-    else (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end) as \$m
-      | \"\(\$m | r) (\(.[0] | r)–\(.[-1] | r))\" end" "${RAW}"
-}
-
-{
-  echo "# Kubernetes client and controller runtime benchmark — ${DATE}"
-  echo
-  echo "Raw results: \`kube-${DATE}.jsonl\` (one line per measurement). Produced by \`make bench\`"
-  echo "(\`bench/run-kube-bench.sh\`); see \`docs/benchmarks.md\` for what the numbers mean."
-  echo
-  echo "## Machine"
-  echo
-  echo "| | |"
-  echo "|---|---|"
-  echo "| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |"
-  echo "| CPUs (nproc) | $(nproc) |"
-  echo "| CPU model | $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) |"
-  echo "| memory | $(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) |"
-  echo "| kernel | $(uname -r) |"
-  echo "| load average before the run | ${LOAD_BEFORE} |"
-  echo "| Kubernetes / etcd | ${K8S_VERSION} / ${ETCD_VERSION} (local, 127.0.0.1, same machine) |"
-  echo "| kube-bench | C++ client with qps=0 (no client-side rate limit), one shared client per process |"
-  echo "| repeats | ${REPEATS}; each cell is median (min–max) |"
-  echo
-  echo "## 1. Server-side apply of ${APPLY_COUNT} ConfigMaps (fresh namespace each)"
-  echo
-  echo "| client | objects | seconds | applies/s |"
-  echo "|---|---|---|---|"
-  echo "| kube-client, 1 thread | ${APPLY_COUNT} | $(summary '.bench == "apply" and .client == "kube-client" and .threads == 1' seconds 2) | $(summary '.bench == "apply" and .client == "kube-client" and .threads == 1' per_second) |"
-  echo "| kube-client, ${THREADS} threads | ${APPLY_COUNT} | $(summary ".bench == \"apply\" and .client == \"kube-client\" and .threads == ${THREADS}" seconds 2) | $(summary ".bench == \"apply\" and .client == \"kube-client\" and .threads == ${THREADS}" per_second) |"
-  echo "| \`kubectl apply --server-side -f\` (one process, one file) | ${APPLY_COUNT} | $(summary '.bench == "apply" and .client == "kubectl"' seconds 2) | $(summary '.bench == "apply" and .client == "kubectl"' per_second) |"
-  echo "| \`kubectl apply --server-side\`, one process per object | ${PER_PROCESS_COUNT} | $(summary '.bench == "apply" and .client == "kubectl-per-process"' seconds 2) | $(summary '.bench == "apply" and .client == "kubectl-per-process"' per_second) ($(summary '.bench == "apply" and .client == "kubectl-per-process"' ms_per_process) ms per process) |"
-  echo
-  echo "## 2. Watch: ${WATCH_COUNT} ConfigMaps created by another client (${THREADS} threads)"
-  echo
-  echo "Observers in separate rounds and namespaces (one observer at a time under the same load). Time"
-  echo "from the first create to the N-th object seen by the observer."
-  echo
-  echo "| observer | creates/s (the load) | objects/s seen | seen after last create (ms) |"
-  echo "|---|---|---|---|"
-  echo "| runtime::Watcher (store) | $(summary '.bench == "watch" and .observer == "watcher"' create_per_second) | $(summary '.bench == "watch" and .observer == "watcher"' observe_per_second) | $(summary '.bench == "watch" and .observer == "watcher"' lag_after_last_create_ms 1) |"
-  echo "| \`kubectl get --watch -o name\` | $(summary '.bench == "watch" and .observer == "kubectl"' create_per_second) | $(summary '.bench == "watch" and .observer == "kubectl"' observe_per_second) | $(summary '.bench == "watch" and .observer == "kubectl"' lag_after_last_create_ms 1) |"
-  echo
-  echo "Replay (a fresh Watcher watching from before the ${WATCH_COUNT} creates, events served from the API"
-  echo "server's watch cache into the store): $(summary '.bench == "watch" and .observer == "watcher"' replay_per_second) objects/s,"
-  echo "$(summary '.bench == "watch" and .observer == "watcher"' replay_seconds 3) s."
-  echo
-  echo "Initial list + sync of $((WATCH_COUNT + 1)) existing objects:"
-  echo
-  echo "| client | seconds | objects/s |"
-  echo "|---|---|---|"
-  echo "| runtime::Watcher (ListAll, 500 per page, into the store) | $(summary '.bench == "sync" and .client == null' seconds 3) | $(summary '.bench == "sync" and .client == null' per_second) |"
-  echo "| \`kubectl get -o json\` (whole process) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' seconds 3) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' per_second) |"
-  echo
-  echo "## 3. Memory of a Watcher synced over ${MEMORY_COUNT} ConfigMaps (4 labels, 200 bytes of data)"
-  echo
-  echo "Creating them: $(summary '.bench == "populate"' per_second) creates/s with ${THREADS} threads."
-  echo "Baseline = the same process after building the client and making one request, before the watcher."
-  echo
-  echo "| managedFields | baseline RSS / HWM (MB) | synced RSS (MB) | synced VmHWM (MB) | RSS bytes/object | VmHWM bytes/object | live heap bytes/object | JSON bytes/object | sync s |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  for kept in false true; do
-    f=".bench == \"memory\" and .managed_fields_kept == ${kept}"
-    label=$([[ ${kept} == true ]] && echo "kept (no transform)" || echo "stripped (default transform)")
-    echo "| ${label} | $(summary "$f" baseline_rss_mb 1) / $(summary "$f" baseline_hwm_mb 1) | $(summary "$f" synced_rss_mb 1) | $(summary "$f" synced_hwm_mb 1) | $(summary "$f" rss_bytes_per_object) | $(summary "$f" hwm_bytes_per_object) | $(summary "$f" heap_in_use_bytes_per_object) | $(summary "$f" json_bytes_per_object) | $(summary "$f" sync_seconds 2) |"
-  done
-  echo
-  echo "RSS after \`malloc_trim(0)\`: $(summary '.bench == "memory" and .managed_fields_kept == false' trimmed_rss_bytes_per_object) bytes/object (stripped)."
-  echo
-  echo "Total run time: $((SECONDS - STARTED)) s (cluster start and stop included)."
-} >"${REPORT}"
-
+write_report "${RAW}" "${REPORT}"
 cat "${REPORT}"
 say "done: ${REPORT}"

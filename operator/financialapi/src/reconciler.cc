@@ -269,6 +269,7 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
     observed.failure_reason = failure.reason.empty() ? "InputsUnavailable" : failure.reason;
     observed.failure_message = failure.reason.empty() ? inputs.status().message() : failure.message;
     FINANCIALAPI_RETURN_IF_ERROR(write_status(ComputeStatus(api, observed, previous_status, now)));
+    Event(object, runtime::EventType::kWarning, observed.failure_reason, observed.failure_message, context);
     return inputs.status();  // requeued with backoff: the Secret may appear
   }
 

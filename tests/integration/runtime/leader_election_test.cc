@@ -1,18 +1,14 @@
 // Two processes of the sample controller compete for one Lease: one leads and reconciles, the other
 // waits and never reconciles; when the leader is killed the other takes over within the lease
 // duration; on SIGTERM the leader drains and releases the lease.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include <gtest/gtest.h>
 
-#include "financialapi/common/file.h"
 #include "sample/configmap_mirror.h"
+#include "support/child_process.h"
 #include "support/test_environment.h"
 
 namespace financialapi {
@@ -26,65 +22,27 @@ constexpr auto kLeaseDuration = 4000ms;
 constexpr auto kRenewDeadline = 3000ms;
 constexpr auto kRetryPeriod = 500ms;
 
-class Candidate {
+// One process of the sample controller competing for the lease.
+class Candidate : public testing::ChildProcess {
  public:
-  Candidate(const std::string& ns, const std::string& identity) : identity_(identity) {
-    log_path_ = (std::filesystem::temp_directory_path() / testing::UniqueName("candidate-" + identity)).string();
-    const std::string port = std::to_string(testing::FreePort());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      const std::string kubeconfig = testing::ClusterKubeconfigPath();
-      const std::string lease = std::to_string(kLeaseDuration.count());
-      const std::string renew = std::to_string(kRenewDeadline.count());
-      const std::string retry = std::to_string(kRetryPeriod.count());
-      ::execl(MIRROR_CONTROLLER_PATH, MIRROR_CONTROLLER_PATH, kubeconfig.c_str(), ns.c_str(), identity.c_str(),
-              lease.c_str(), renew.c_str(), retry.c_str(), port.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Candidate() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove(log_path_);
-  }
+  Candidate(const std::string& ns, const std::string& identity)
+      : ChildProcess(MIRROR_CONTROLLER_PATH,
+                     {testing::ClusterKubeconfigPath(), ns, identity, std::to_string(kLeaseDuration.count()),
+                      std::to_string(kRenewDeadline.count()), std::to_string(kRetryPeriod.count()),
+                      std::to_string(testing::FreePort())},
+                     "candidate-" + identity),
+        identity_(identity) {}
 
   const std::string& identity() const { return identity_; }
-  std::string Log() const { return ReadFile(log_path_).value_or(""); }
   int Reconciles() const {
     const std::string log = Log();
     int count = 0;
     for (std::size_t at = log.find("reconciled "); at != std::string::npos; at = log.find("reconciled ", at + 1)) ++count;
     return count;
   }
-  void Signal(int signal) const { ::kill(pid_, signal); }
-  // The exit code after it ends within `timeout`, or -1.
-  int WaitForExit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return -1;
-  }
-  void Kill() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
 
  private:
   std::string identity_;
-  std::string log_path_;
-  pid_t pid_ = -1;
 };
 
 class LeaderElectionTest : public ::testing::Test {

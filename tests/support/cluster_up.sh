@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test cluster fixture: the local control plane, then the project's CRDs, served.
+set -euo pipefail
+state="$1" source_dir="$2"
+"${source_dir}/hack/local-cluster" up --state-dir "${state}"
+kubectl="$(cat "${state}/bin-dir")/kubectl"
+"${kubectl}" --kubeconfig "${state}/kubeconfig" apply --server-side -f "${source_dir}/crds/" >/dev/null
+"${kubectl}" --kubeconfig "${state}/kubeconfig" wait --for condition=established --timeout=60s \
+  crd/financialapis.edgartools.io >/dev/null
+echo "CRDs installed"

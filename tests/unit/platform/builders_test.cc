@@ -1,0 +1,342 @@
+// The pure half of the operator: spec parsing, the children built from a spec, and status.
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "financialapi/common/base64.h"
+#include "financialapi/common/file.h"
+#include "financialapi/platform/builders.h"
+#include "financialapi/platform/reconciler.h"
+#include "financialapi/platform/status.h"
+#include "support/yaml_json.h"
+
+namespace financialapi::platform {
+namespace {
+
+Json ExampleObject(const std::string& file) {
+  Json object = testing::LoadYamlFile(testing::SourcePath("examples/" + file)).at(0);
+  object["metadata"]["namespace"] = "finance";
+  object["metadata"]["uid"] = "11111111-2222-3333-4444-555555555555";
+  object["metadata"]["generation"] = 4;
+  return object;
+}
+
+FinancialApi Parse(const Json& object) {
+  auto parsed = ParseFinancialApi(object);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.ok() ? *parsed : FinancialApi{};
+}
+
+Inputs FixedInputs() {
+  return {.postgres_password = "pg-secret", .postgres_user = "financial", .redis_password = "redis-secret",
+          .service_monitor_crd = true, .prometheus_rule_crd = true};
+}
+
+const Json* Find(const std::vector<Child>& children, const std::string& kind, const std::string& name) {
+  for (const auto& child : children) {
+    if (child.type->kind == kind && child.object["metadata"]["name"] == name) return &child.object;
+  }
+  return nullptr;
+}
+
+std::string SecretValue(const Json& secret, const std::string& key) {
+  return Base64Decode(secret["data"][key].get<std::string>()).value_or("<bad base64>");
+}
+
+TEST(SpecTest, EmptySpecGetsTheDocumentedDefaults) {
+  const FinancialApi api = Parse({{"metadata", {{"name", "x"}, {"namespace", "n"}}}, {"spec", Json::object()}});
+  EXPECT_EQ(api.spec.api.replicas, 3);
+  EXPECT_EQ(api.spec.api.port, 8000);
+  EXPECT_TRUE(api.spec.autoscaling.enabled);
+  EXPECT_EQ(api.spec.autoscaling.min_replicas, 3);
+  EXPECT_EQ(api.spec.autoscaling.max_replicas, 20);
+  EXPECT_TRUE(api.spec.postgres.managed);
+  EXPECT_EQ(api.spec.redis.max_memory_policy, "allkeys-lru");
+  EXPECT_EQ(api.spec.postgres.backup.schedule, "0 2 * * *");
+}
+
+TEST(SpecTest, DefaultsInCodeEqualTheCrdDefaults) {
+  // The same empty spec defaulted by the CRD schema (as the API server does) and by the C++ parser
+  // must build identical children.
+  const Json crd = testing::LoadYamlFile(testing::SourcePath("crds/edgartools.io_financialapis.yaml")).at(0);
+  const Json schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+  Json server_defaulted = ExampleObject("financialapi-minimal.yaml");
+  testing::ApplySchemaDefaults(schema, server_defaulted);
+  ASSERT_TRUE(server_defaulted["spec"].contains("autoscaling")) << "the schema defaulting did not run";
+  Json raw = ExampleObject("financialapi-minimal.yaml");
+  const auto from_server = BuildChildren(Parse(server_defaulted), FixedInputs());
+  const auto from_code = BuildChildren(Parse(raw), FixedInputs());
+  ASSERT_EQ(from_server.size(), from_code.size());
+  for (std::size_t i = 0; i < from_code.size(); ++i) {
+    EXPECT_EQ(from_server[i].object, from_code[i].object) << from_code[i].object["metadata"]["name"];
+  }
+}
+
+TEST(SpecTest, WhatTheSchemaCannotCatchIsAnErrorNamingTheField) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["api"]["resources"]["requests"]["memory"] = "2Gi";
+  auto above = ParseFinancialApi(object);
+  ASSERT_FALSE(above.ok());
+  EXPECT_NE(above.status().message().find("spec.api.resources"), std::string::npos) << above.status();
+  EXPECT_NE(above.status().message().find("above its limit"), std::string::npos);
+
+  object = ExampleObject("financialapi.yaml");
+  object["spec"]["postgres"]["resources"]["limits"]["memory"] = "64Mi";
+  object["spec"]["postgres"]["resources"]["requests"]["memory"] = "64Mi";
+  auto small = ParseFinancialApi(object);
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.status().message().find("too small for PostgreSQL"), std::string::npos) << small.status();
+
+  object = ExampleObject("financialapi.yaml");
+  object["spec"]["redis"]["resources"]["limits"]["cpu"] = "lots";
+  EXPECT_FALSE(ParseFinancialApi(object).ok());
+}
+
+TEST(QuantityTest, ParsesKubernetesUnits) {
+  EXPECT_DOUBLE_EQ(*ParseQuantity("250m"), 0.25);
+  EXPECT_DOUBLE_EQ(*ParseQuantity("2"), 2);
+  EXPECT_DOUBLE_EQ(*ParseQuantity("512Mi"), 512.0 * 1048576);
+  EXPECT_DOUBLE_EQ(*ParseQuantity("1.5Gi"), 1.5 * 1073741824);
+  EXPECT_DOUBLE_EQ(*ParseQuantity("1G"), 1e9);
+  EXPECT_FALSE(ParseQuantity("1Xi").ok());
+  EXPECT_FALSE(ParseQuantity("-1").ok());
+  EXPECT_FALSE(ParseQuantity("").ok());
+}
+
+TEST(BuildersTest, ProductionExampleBuildsEveryChildWithAControllerOwnerReference) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+  const auto children = BuildChildren(api, FixedInputs());
+  std::vector<std::string> names;
+  for (const auto& child : children) {
+    names.push_back(child.type->kind + "/" + child.object["metadata"]["name"].get<std::string>());
+    const Json owners = child.object["metadata"]["ownerReferences"];
+    ASSERT_EQ(owners.size(), 1U) << names.back();
+    EXPECT_EQ(owners[0]["kind"], "FinancialApi");
+    EXPECT_EQ(owners[0]["uid"], "11111111-2222-3333-4444-555555555555");
+    EXPECT_EQ(owners[0]["controller"], true);
+    EXPECT_EQ(child.object["metadata"]["namespace"], "finance") << names.back();
+    EXPECT_EQ(child.object["metadata"]["labels"][kManagedByLabel], kManagedBy) << names.back();
+    EXPECT_EQ(child.object["apiVersion"], child.type->ApiVersion());
+  }
+  const std::vector<std::string> expected = {
+      "Secret/prod-connection", "ConfigMap/prod-api-config", "Secret/prod-postgres", "ConfigMap/prod-postgres-config",
+      "Service/prod-postgres", "StatefulSet/prod-postgres", "Secret/prod-pgbouncer", "Service/prod-pgbouncer",
+      "Deployment/prod-pgbouncer", "Secret/prod-redis", "ConfigMap/prod-redis-config", "Service/prod-redis",
+      "StatefulSet/prod-redis", "Deployment/prod-api", "Service/prod-api", "HorizontalPodAutoscaler/prod-api",
+      "PodDisruptionBudget/prod-api", "NetworkPolicy/prod-api", "NetworkPolicy/prod-postgres",
+      "NetworkPolicy/prod-pgbouncer", "NetworkPolicy/prod-redis", "PersistentVolumeClaim/prod-backups",
+      "CronJob/prod-postgres-backup", "CronJob/prod-cache-warmup", "ServiceMonitor/prod-api", "PrometheusRule/prod-api"};
+  EXPECT_EQ(names, expected);
+}
+
+TEST(BuildersTest, ApiDeploymentHasProbesResourcesAndLeavesReplicasToTheAutoscaler) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+  const auto children = BuildChildren(api, FixedInputs());
+  const Json* deployment = Find(children, "Deployment", "prod-api");
+  ASSERT_NE(deployment, nullptr);
+  EXPECT_FALSE((*deployment)["spec"].contains("replicas")) << "the HPA owns the replica count";
+  const Json& container = (*deployment)["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(container["image"], "ghcr.io/edgartools/financial-api-server:0.1.0");
+  EXPECT_EQ(container["livenessProbe"]["httpGet"]["path"], "/health");
+  EXPECT_EQ(container["readinessProbe"]["httpGet"]["path"], "/ready");
+  EXPECT_EQ(container["resources"]["limits"]["memory"], "1Gi");
+  EXPECT_EQ(container["resources"]["requests"]["cpu"], "500m");
+  EXPECT_EQ(container["envFrom"][1]["secretRef"]["name"], "prod-connection");
+  EXPECT_EQ(container["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ((*deployment)["spec"]["template"]["metadata"]["annotations"][kConfigHashAnnotation].get<std::string>().size(), 16U);
+
+  const Json* hpa = Find(children, "HorizontalPodAutoscaler", "prod-api");
+  ASSERT_NE(hpa, nullptr);
+  EXPECT_EQ((*hpa)["spec"]["minReplicas"], 3);
+  EXPECT_EQ((*hpa)["spec"]["maxReplicas"], 20);
+  EXPECT_EQ((*hpa)["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+  EXPECT_EQ((*hpa)["spec"]["metrics"][1]["resource"]["name"], "memory");
+  EXPECT_EQ((*hpa)["spec"]["metrics"][1]["resource"]["target"]["averageUtilization"], 80);
+  EXPECT_EQ((*hpa)["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 300);
+  EXPECT_EQ((*hpa)["spec"]["behavior"]["scaleDown"]["policies"][0]["value"], 10);
+
+  const Json* service = Find(children, "Service", "prod-api");
+  ASSERT_NE(service, nullptr);
+  EXPECT_EQ((*service)["spec"]["type"], "LoadBalancer");
+  EXPECT_EQ((*service)["spec"]["ports"][0]["port"], 80);
+  EXPECT_EQ((*service)["spec"]["ports"][0]["targetPort"], "http");
+}
+
+TEST(BuildersTest, DisablingAutoscalingRemovesTheHpaAndSetsReplicas) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["autoscaling"]["enabled"] = false;
+  object["spec"]["api"]["replicas"] = 5;
+  const auto children = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_EQ(Find(children, "HorizontalPodAutoscaler", "prod-api"), nullptr);
+  EXPECT_EQ((*Find(children, "Deployment", "prod-api"))["spec"]["replicas"], 5);
+}
+
+TEST(BuildersTest, PostgresIsTunedFromItsMemoryLimitAndParametersOverride) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));  // limit 4Gi, max_connections "200"
+  const auto settings = PostgresSettings(api);
+  EXPECT_EQ(settings.at("shared_buffers"), "1024MB");
+  EXPECT_EQ(settings.at("effective_cache_size"), "3072MB");
+  EXPECT_EQ(settings.at("maintenance_work_mem"), "256MB");
+  EXPECT_EQ(settings.at("max_connections"), "200");
+  const auto children = BuildChildren(api, FixedInputs());
+  const std::string conf = (*Find(children, "ConfigMap", "prod-postgres-config"))["data"]["postgresql.conf"];
+  EXPECT_NE(conf.find("shared_buffers = '1024MB'"), std::string::npos) << conf;
+  const Json* statefulset = Find(children, "StatefulSet", "prod-postgres");
+  ASSERT_NE(statefulset, nullptr);
+  EXPECT_EQ((*statefulset)["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "50Gi");
+}
+
+TEST(BuildersTest, RedisMaxMemoryIsEightyPercentOfTheLimit) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));  // redis limit 2Gi
+  EXPECT_EQ(RedisMaxMemoryBytes(api), static_cast<long long>(2.0 * 1073741824 * 0.8));
+  const auto children = BuildChildren(api, FixedInputs());
+  const std::string conf = (*Find(children, "ConfigMap", "prod-redis-config"))["data"]["redis.conf"];
+  EXPECT_NE(conf.find("maxmemory 1717986918\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("maxmemory-policy allkeys-lru"), std::string::npos);
+  EXPECT_NE(conf.find("appendonly yes"), std::string::npos);
+  EXPECT_NE(conf.find("appendfsync everysec"), std::string::npos);
+}
+
+TEST(BuildersTest, ConnectionUrlsFollowPgBouncerAndExternalDatabases) {
+  Json object = ExampleObject("financialapi.yaml");
+  auto children = BuildChildren(Parse(object), FixedInputs());
+  const Json* connection = Find(children, "Secret", "prod-connection");
+  ASSERT_NE(connection, nullptr);
+  EXPECT_EQ(SecretValue(*connection, "DATABASE_URL"), "postgresql://financial:pg-secret@prod-pgbouncer:6432/financial");
+  EXPECT_EQ(SecretValue(*connection, "DIRECT_DATABASE_URL"), "postgresql://financial:pg-secret@prod-postgres:5432/financial");
+  EXPECT_EQ(SecretValue(*connection, "REDIS_URL"), "redis://:redis-secret@prod-redis:6379/0");
+
+  object["spec"]["postgres"] = {{"managed", false},
+                                {"external", {{"host", "db.example.com"}, {"port", 5433}, {"database", "edgar"},
+                                              {"sslMode", "require"}, {"credentialsSecretRef", {{"name", "db-creds"}}}}}};
+  Inputs inputs = FixedInputs();
+  inputs.postgres_user = "app@corp";
+  children = BuildChildren(Parse(object), inputs);
+  EXPECT_EQ(Find(children, "StatefulSet", "prod-postgres"), nullptr);
+  EXPECT_EQ(Find(children, "NetworkPolicy", "prod-postgres"), nullptr);
+  EXPECT_EQ(SecretValue(*Find(children, "Secret", "prod-connection"), "DIRECT_DATABASE_URL"),
+            "postgresql://app%40corp:pg-secret@db.example.com:5433/edgar?sslmode=require");
+}
+
+TEST(BuildersTest, NetworkPoliciesLetOnlyThePlatformReachTheDatabases) {
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  const Json* api = Find(children, "NetworkPolicy", "prod-api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_FALSE((*api)["spec"]["ingress"][0].contains("from")) << "the API is reachable from anywhere";
+  EXPECT_EQ((*api)["spec"]["ingress"][0]["ports"][0]["port"], 8000);
+  const Json* redis = Find(children, "NetworkPolicy", "prod-redis");
+  ASSERT_NE(redis, nullptr);
+  ASSERT_EQ((*redis)["spec"]["ingress"][0]["from"].size(), 1U);
+  EXPECT_EQ((*redis)["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"][kComponentLabel], "api");
+  const Json* postgres = Find(children, "NetworkPolicy", "prod-postgres");
+  std::vector<std::string> allowed;
+  for (const auto& from : (*postgres)["spec"]["ingress"][0]["from"]) allowed.push_back(from["podSelector"]["matchLabels"][kComponentLabel]);
+  EXPECT_EQ(allowed, (std::vector<std::string>{"pool", "backup", "api"}));
+}
+
+TEST(BuildersTest, MonitoringObjectsOnlyWhenTheirCrdsExist) {
+  Inputs inputs = FixedInputs();
+  inputs.service_monitor_crd = false;
+  inputs.prometheus_rule_crd = false;
+  const auto without = BuildChildren(Parse(ExampleObject("financialapi.yaml")), inputs);
+  EXPECT_EQ(Find(without, "ServiceMonitor", "prod-api"), nullptr);
+  EXPECT_EQ(Find(without, "PrometheusRule", "prod-api"), nullptr);
+  const auto with = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  const Json* rule = Find(with, "PrometheusRule", "prod-api");
+  ASSERT_NE(rule, nullptr);
+  const std::string rules = (*rule)["spec"].dump();
+  EXPECT_NE(rules.find("FinancialApiHighErrorRate"), std::string::npos);
+  EXPECT_NE(rules.find("FinancialApiErrorBudgetFastBurn"), std::string::npos);
+  EXPECT_NE(rules.find("0.0144"), std::string::npos) << "14.4 x (1 - 99.9%)";
+}
+
+TEST(BuildersTest, ConfigHashChangesWithConfigurationAndCredentials) {
+  auto hash = [](const Json& object, const Inputs& inputs) {
+    const auto children = BuildChildren(Parse(object), inputs);
+    return (*Find(children, "Deployment", "prod-api"))["spec"]["template"]["metadata"]["annotations"][kConfigHashAnnotation];
+  };
+  const Json base = ExampleObject("financialapi.yaml");
+  const auto original = hash(base, FixedInputs());
+  EXPECT_EQ(hash(base, FixedInputs()), original) << "deterministic";
+  Json changed = base;
+  changed["spec"]["api"]["cacheTtlSeconds"] = 60;
+  EXPECT_NE(hash(changed, FixedInputs()), original);
+  Inputs rotated = FixedInputs();
+  rotated.redis_password = "rotated";
+  EXPECT_NE(hash(base, rotated), original);
+  Json image = base;
+  image["spec"]["api"]["image"] = "other:1";
+  EXPECT_EQ(hash(image, FixedInputs()), original) << "an image change rolls by itself, not through the hash";
+}
+
+TEST(BuildersTest, GoldenProductionChildren) {
+  // The whole rendered output, reviewed as a file. Regenerate with FINANCIALAPI_UPDATE_GOLDEN=1.
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  Json rendered = Json::array();
+  for (const auto& child : children) rendered.push_back(child.object);
+  const std::string path = testing::SourcePath("tests/golden/financialapi-prod-children.json");
+  if (std::getenv("FINANCIALAPI_UPDATE_GOLDEN") != nullptr) std::ofstream(path) << rendered.dump(2) << "\n";
+  auto golden = ReadFile(path);
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  EXPECT_EQ(rendered, Json::parse(*golden)) << "rendered children differ from " << path;
+}
+
+TEST(ContainsTest, ExtraServerFieldsDoNotCountAsDifferences) {
+  const Json desired = {{"spec", {{"ports", Json::array({{{"port", 80}}})}, {"type", "ClusterIP"}}}};
+  Json current = desired;
+  current["spec"]["clusterIP"] = "10.0.0.7";
+  current["spec"]["ports"][0]["protocol"] = "TCP";
+  current["status"] = {{"loadBalancer", Json::object()}};
+  EXPECT_TRUE(Contains(current, desired));
+  current["spec"]["ports"][0]["port"] = 81;
+  EXPECT_FALSE(Contains(current, desired));
+  EXPECT_EQ(FirstDifference(current, desired), "/spec/ports/0/port");
+  EXPECT_TRUE(Contains(Json{{"n", 1.0}}, Json{{"n", 1}}));
+  EXPECT_FALSE(Contains(Json{{"list", {1, 2}}}, Json{{"list", {1}}})) << "arrays must match in length";
+}
+
+TEST(StatusTest, ReadyWhenEveryComponentIsReadyAndTransitionTimesStick) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+  Observed observed{.api_found = true, .api_replicas = 3, .api_ready = 3, .api_updated = 3, .api_available = 3,
+                    .api_rolled_out = true, .postgres_ready = true, .redis_ready = true};
+  const Json ready = ComputeStatus(api, observed, Json::object(), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(ready["phase"], "Ready");
+  EXPECT_EQ(ready["observedGeneration"], 4);
+  EXPECT_EQ(ready["api"]["ready"], "3/3");
+  EXPECT_EQ(ready["endpoint"], "http://prod-api.finance.svc:80");
+  EXPECT_EQ(ready["conditions"][0]["type"], "Ready");
+  EXPECT_EQ(ready["conditions"][0]["status"], "True");
+
+  const Json again = ComputeStatus(api, observed, ready, "2026-01-01T00:05:00Z");
+  EXPECT_EQ(again["conditions"][0]["lastTransitionTime"], "2026-01-01T00:00:00Z") << "unchanged condition keeps its time";
+  EXPECT_TRUE(SameStatus(again, ready));
+
+  observed.redis_ready = false;
+  const Json waiting = ComputeStatus(api, observed, ready, "2026-01-01T00:10:00Z");
+  EXPECT_EQ(waiting["phase"], "Progressing");
+  EXPECT_EQ(waiting["conditions"][0]["status"], "False");
+  EXPECT_EQ(waiting["conditions"][0]["message"], "Redis not ready");
+  EXPECT_EQ(waiting["conditions"][0]["lastTransitionTime"], "2026-01-01T00:10:00Z");
+  EXPECT_FALSE(SameStatus(waiting, ready));
+
+  observed.failure_reason = "SecretNotFound";
+  observed.failure_message = "Secret finance/db-creds does not exist";
+  const Json degraded = ComputeStatus(api, observed, waiting, "2026-01-01T00:11:00Z");
+  EXPECT_EQ(degraded["phase"], "Degraded");
+  EXPECT_EQ(degraded["conditions"][2]["type"], "Degraded");
+  EXPECT_EQ(degraded["conditions"][2]["status"], "True");
+  EXPECT_EQ(degraded["conditions"][2]["reason"], "SecretNotFound");
+}
+
+TEST(StatusTest, PausedSaysSo) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["paused"] = true;
+  const Json status = ComputeStatus(Parse(object), Observed{}, Json::object(), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(status["phase"], "Paused");
+  EXPECT_EQ(status["conditions"][3]["type"], "Paused");
+  EXPECT_EQ(status["conditions"][3]["status"], "True");
+}
+
+}  // namespace
+}  // namespace financialapi::platform
