@@ -77,6 +77,7 @@ write_report() {
     echo "| kernel | $(run_field kernel) |"
     echo "| load average (1/5/15 min) before / after the run | $(run_field load_before) / $(run_field end_load) |"
     echo "| Kubernetes / etcd | $(run_field kubernetes) / $(run_field etcd) (local, 127.0.0.1, same machine) |"
+    echo "| commit | $(run_field commit) (\"+changes\": operator/, common/ or bench/ differed from it) |"
     echo "| kube-bench | C++ client with qps=0 (no client-side rate limit), one shared client per process |"
     echo "| repeats | ${REPEATS}; each cell is median (min to max) |"
     echo
@@ -113,9 +114,9 @@ write_report() {
     echo "| client | seconds | objects/s |"
     echo "|---|---|---|"
     echo "| runtime::Watcher (ListAll, 500 per page, into the store) | $(summary '.bench == "sync" and .client == null' seconds 3) | $(summary '.bench == "sync" and .client == null' per_second) |"
+    echo "| \`kubectl get -o json\` (whole process) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' seconds 3) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' per_second) |"
     echo
     echo "The Watcher's sync used $(summary '.bench == "sync" and .client == null' client_cpu_seconds 3) s of CPU in the kube-bench process."
-    echo "| \`kubectl get -o json\` (whole process) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' seconds 3) | $(summary '.bench == "sync" and .client == "kubectl-get-json"' per_second) |"
     echo
     echo "## 3. Memory of a Watcher synced over ${MEMORY_COUNT} ConfigMaps (4 labels, 200 bytes of data)"
     echo
@@ -147,22 +148,24 @@ fi
 
 [[ -x "${KUBE_BENCH}" ]] || { echo "run-kube-bench: ${KUBE_BENCH} not built (make bench builds it)" >&2; exit 1; }
 
-cluster_down() {
-  "${REPO_DIR}/hack/local-cluster" down --state-dir "${CLUSTER_DIR}" --purge >/dev/null 2>&1 || true
+cluster_down() {  # [--purge]
+  "${REPO_DIR}/hack/local-cluster" down --state-dir "${CLUSTER_DIR}" "$@" >/dev/null 2>&1 || true
 }
 cleanup() {
   local code=$?
   say "stopping the benchmark cluster"
-  cluster_down
-  if ((code != 0)); then
-    echo "run-kube-bench: failed (exit ${code}); control-plane logs are gone with --purge, rerun with the cluster up to inspect" >&2
+  if ((code == 0)); then
+    cluster_down --purge
+  else
+    cluster_down   # stopped, but its logs stay for reading
+    echo "run-kube-bench: failed (exit ${code}); control-plane logs in ${CLUSTER_DIR}/logs" >&2
   fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A fresh cluster for every run, so earlier runs' objects and etcd history do not weigh on it.
-cluster_down
+cluster_down --purge
 mkdir -p "${STATE_DIR}" "${RESULTS_DIR}"
 rm -rf "${WORK}"
 mkdir -p "${WORK}"
@@ -175,16 +178,20 @@ KUBECTL="$(cat "${CLUSTER_DIR}/bin-dir")/kubectl"
 kubectl_() { "${KUBECTL}" "$@"; }
 kubectl_ api-resources >/dev/null   # warms the discovery cache, as on any workstation
 
+# Measurements collect in the work folder; the results folder gets them only when the run succeeds.
+FINAL_RAW="${RAW}"
+RAW="${WORK}/$(basename "${FINAL_RAW}")"
 : >"${RAW}"
 jq -nc --arg date "$(date -u '+%Y-%m-%d %H:%M')" --arg nproc "$(nproc)" \
   --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
   --arg memory "$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)" --arg kernel "$(uname -r)" \
   --arg load "${LOAD_BEFORE}" --arg k8s "$(kubectl_ version -o json | jq -r .serverVersion.gitVersion)" \
   --arg etcd "$("$(cat "${CLUSTER_DIR}/bin-dir")/etcd" --version 2>/dev/null | sed -n 's/^etcd Version: //p')" \
+  --arg commit "$(git -C "${REPO_DIR}" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "${REPO_DIR}" diff --quiet HEAD -- operator common bench 2>/dev/null || echo "+changes")" \
   --argjson repeats "${REPEATS}" --argjson apply "${APPLY_COUNT}" --argjson watch "${WATCH_COUNT}" \
   --argjson memory_count "${MEMORY_COUNT}" --argjson per_process "${PER_PROCESS_COUNT}" --argjson threads "${THREADS}" \
   '{bench: "run", date: $date, nproc: $nproc, cpu_model: $cpu, memory: $memory, kernel: $kernel, load_before: $load,
-    kubernetes: $k8s, etcd: $etcd, repeats: $repeats, apply_count: $apply, watch_count: $watch,
+    kubernetes: $k8s, etcd: $etcd, commit: $commit, repeats: $repeats, apply_count: $apply, watch_count: $watch,
     memory_count: $memory_count, per_process_count: $per_process, threads: $threads}' >>"${RAW}"
 record() { jq -c . >>"${RAW}"; }                    # one JSON object on stdin → the raw file
 bench() { "${KUBE_BENCH}" "$@" | tee -a "${RAW}" >/dev/null; }
@@ -264,6 +271,8 @@ kubectl_ delete namespace kb-memory --wait=false >/dev/null
 # --- report ---------------------------------------------------------------------------------------------
 jq -nc --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson seconds "$((SECONDS - STARTED))" \
   '{bench: "end", end_load: $load, end_seconds: $seconds}' >>"${RAW}"
+mv "${RAW}" "${FINAL_RAW}"
+RAW="${FINAL_RAW}"
 say "writing ${REPORT}"
 write_report "${RAW}" "${REPORT}"
 cat "${REPORT}"

@@ -71,7 +71,7 @@ bool OperatorTest::WaitForPhase(const std::string& name, const std::string& phas
   }, timeout, 500ms);
 }
 
-std::map<std::string, std::string> OperatorTest::Children(const std::string& name, const std::string& in_ns) {
+std::map<std::string, std::string> OperatorTest::Children(const std::string& name, const std::string& in_ns, bool identity) {
   std::map<std::string, std::string> out;
   const std::string selector = std::string(platform::kInstanceLabel) + "=" + name + "," + platform::kManagedByLabel + "=" +
                                platform::kManagedBy;
@@ -81,7 +81,9 @@ std::map<std::string, std::string> OperatorTest::Children(const std::string& nam
     for (const auto& item : (*list)["items"]) {
       // StatefulSet volume claims carry the labels too but are not the operator's children.
       if (item.value("/metadata/ownerReferences"_json_pointer, Json::array()).empty()) continue;
-      out[kind->kind + "/" + item["metadata"]["name"].get<std::string>()] = item["metadata"]["resourceVersion"];
+      out[kind->kind + "/" + item["metadata"]["name"].get<std::string>()] =
+          identity ? item["metadata"]["uid"].get<std::string>() + " " + std::to_string(item["metadata"].value("generation", 0))
+                   : item["metadata"]["resourceVersion"].get<std::string>();
     }
   }
   return out;

@@ -42,8 +42,10 @@ class OperatorTest : public ::testing::Test {
   std::int64_t PatchSpec(const std::string& name, const Json& spec_patch);
   // Waits for status.phase == phase with observedGeneration == metadata.generation.
   bool WaitForPhase(const std::string& name, const std::string& phase, std::chrono::seconds timeout = kReadyTimeout);
-  // Every object the operator manages for `name` in this namespace, as "Kind/name" → resourceVersion.
-  std::map<std::string, std::string> Children(const std::string& name, const std::string& ns = "");
+  // Every object the operator manages for `name` in this namespace, as "Kind/name" → resourceVersion
+  // (or, with `identity`, "uid generation": what changes only when the object is replaced or its spec
+  // written, not when a controller updates its status).
+  std::map<std::string, std::string> Children(const std::string& name, const std::string& ns = "", bool identity = false);
   std::string Condition(const Json& object, const std::string& type, const std::string& field);
 
   std::unique_ptr<kube::Client> client_;
