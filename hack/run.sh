@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: brings the platform up locally and shows what came up. `make down` (run.sh down) stops it.
 #
-# Today: the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) and
-# throw-away PostgreSQL and Redis, then a connection check of the operator and the API server binaries.
-# The operator, the chart, a sample FinancialApi and the API server with SEC data join as their issues land.
+# The local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes), the
+# FinancialApi CRD, the operator (a local process with the cluster's admin credentials), the production
+# example FinancialApi in namespace "finance" until it is Ready, and throw-away PostgreSQL and Redis.
+# Still to come (see docs/): the Helm chart and the API server loaded with the bundled SEC data.
 set -euo pipefail
 
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,7 +16,16 @@ started=${SECONDS}
 step() { printf '\n==> [%3ss] %s\n' "$((SECONDS - started))" "$*"; }
 fail() { printf '\nmake run FAILED at step: %s\n  look at: %s\n' "$1" "$2" >&2; exit 1; }
 
+stop_operator() {
+  if [[ -f "${STATE}/operator.pid" ]]; then
+    kill -TERM "$(cat "${STATE}/operator.pid")" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$(cat "${STATE}/operator.pid")" 2>/dev/null || break; sleep 0.2; done
+    rm -f "${STATE}/operator.pid"
+  fi
+}
+
 if [[ "${1:-}" == "down" ]]; then
+  stop_operator
   "${HACK_DIR}/local-databases" down --state-dir "${STATE}/databases" || true
   "${HACK_DIR}/local-cluster" down --state-dir "${STATE}/cluster" || true
   exit 0
@@ -38,23 +48,51 @@ step "PostgreSQL and Redis on 127.0.0.1"
 "${HACK_DIR}/local-databases" up --state-dir "${STATE}/databases" >/dev/null || fail "databases" "${STATE}/databases/logs/"
 source "${STATE}/databases/env"
 
-step "operator: connection check against the local API server"
-"${BUILD_DIR}/operator/financialapi-operator" --check || fail "operator check" "${STATE}/cluster/logs/kube-apiserver.log"
+kubectl() { "${BIN}/kubectl" "$@"; }
+
+step "FinancialApi CRD"
+kubectl apply --server-side -f "${REPO_DIR}/crds/" >/dev/null || fail "CRD" "kubectl apply -f crds/"
+kubectl wait --for condition=established --timeout=60s crd/financialapis.edgartools.io >/dev/null
+
+step "operator (local process; log: ${STATE}/operator.log)"
+stop_operator
+"${BUILD_DIR}/operator/financialapi-operator" --kubeconfig "${KUBECONFIG}" \
+  --metrics-bind-address 127.0.0.1:18080 --health-probe-bind-address 127.0.0.1:18081 \
+  >"${STATE}/operator.log" 2>&1 &
+echo $! >"${STATE}/operator.pid"
+for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18081/readyz >/dev/null && break; sleep 0.5; done
+curl -sf http://127.0.0.1:18081/readyz >/dev/null || fail "operator" "${STATE}/operator.log"
+
+step "examples/financialapi.yaml in namespace finance: waiting for Ready"
+kubectl create namespace finance --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -n finance -f "${REPO_DIR}/examples/financialapi.yaml" >/dev/null
+phase=""
+for _ in $(seq 1 180); do
+  phase=$(kubectl get financialapi prod -n finance -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  [[ "${phase}" == Ready ]] && break
+  sleep 1
+done
+[[ "${phase}" == Ready ]] || fail "FinancialApi Ready (phase ${phase:-none})" "kubectl describe financialapi prod -n finance; ${STATE}/operator.log"
 
 step "API server: connection check against PostgreSQL and Redis"
 "${BUILD_DIR}/api-server/financial-api-server" check || fail "API server check" "${STATE}/databases/logs/"
 
 step "what came up"
-"${BIN}/kubectl" get nodes
+kubectl get financialapi -n finance
 echo
-"${BIN}/kubectl" get storageclass
+kubectl get deployments,statefulsets,services,hpa,pdb,networkpolicies,cronjobs,secrets,configmaps,pvc \
+  -n finance -l app.kubernetes.io/instance=prod
+echo
+kubectl get events -n finance --field-selector involvedObject.kind=FinancialApi
 
 cat <<EOF
 
 Up in $((SECONDS - started))s. To use the cluster:
   export KUBECONFIG=${KUBECONFIG}
   export PATH=${BIN}:\$PATH      # kubectl, helm, etcdctl built for this cluster
-  kubectl get nodes
+  kubectl describe financialapi prod -n finance
+  kubectl patch financialapi prod -n finance --type merge -p '{"spec":{"autoscaling":{"minReplicas":5}}}'
+Operator:     log ${STATE}/operator.log, metrics http://127.0.0.1:18080/metrics, probes http://127.0.0.1:18081/readyz
 Databases:    postgresql://postgres:***@${DATABASE_URL#*@}   ${REDIS_URL}   (env in ${STATE}/databases/env)
 Logs:         ${STATE}/cluster/logs/  ${STATE}/databases/logs/
 Stop it all:  make down

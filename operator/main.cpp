@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "financialapi/common/file.h"
+#include "financialapi/common/random.h"
 #include "financialapi/common/version.h"
 #include "financialapi/kube/client.h"
 #include "financialapi/platform/reconciler.h"
@@ -145,7 +146,7 @@ int Check(const kube::ClusterConfig& config) {
 std::string Identity() {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
-  return std::string(host) + "_" + platform::GeneratePassword(8);
+  return std::string(host) + "_" + RandomHex(8);
 }
 
 }  // namespace

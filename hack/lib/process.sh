@@ -4,10 +4,14 @@
 PICKED_PORTS=" "
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on and this script has not handed out yet.
+# Ports come from below the kernel's ephemeral range (ip_local_port_range), so an outgoing connection
+# cannot take the port between this check and the server's bind.
 pick_port() {
-  local port attempt
+  local port attempt low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((low > 11000)) || low=32768
   for attempt in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (low - 10000)))
     [[ "${PICKED_PORTS}" == *" ${port} "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
       PICKED_PORTS+="${port} "

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <sstream>
 
 #include "financialapi/common/base64.h"
+#include "financialapi/common/random.h"
 #include "financialapi/common/sha256.h"
 #include "financialapi/kube/client.h"
 
@@ -575,14 +575,7 @@ long long RedisMaxMemoryBytes(const FinancialApi& api) {
   return static_cast<long long>(Bytes(api.spec.redis.resources.memory_limit, 536870912.0) * 0.8);
 }
 
-std::string GeneratePassword(std::size_t length) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::random_device random;  // the OS's entropy source
-  std::uniform_int_distribution<std::size_t> pick(0, sizeof(kAlphabet) - 2);
-  std::string out(length, 'x');
-  for (auto& c : out) c = kAlphabet[pick(random)];
-  return out;
-}
+std::string GeneratePassword(std::size_t length) { return RandomPassword(length); }
 
 std::vector<Child> BuildChildren(const FinancialApi& api, const Inputs& inputs) {
   const FinancialApiSpec& s = api.spec;

@@ -88,37 +88,23 @@ struct Answer {
 
 // --- Cancellation ------------------------------------------------------------------------------------
 
-void Cancellation::Cancel() {
-  std::vector<std::pair<int, std::function<void()>>> callbacks;
-  {
-    std::lock_guard lock(mutex_);
-    if (cancelled_) return;
-    cancelled_ = true;
-    callbacks.swap(callbacks_);
-  }
-  for (auto& [id, callback] : callbacks) callback();
-}
-
-bool Cancellation::IsCancelled() const {
-  std::lock_guard lock(mutex_);
-  return cancelled_;
-}
-
 int Cancellation::OnCancel(std::function<void()> callback) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!cancelled_) {
-      callbacks_.emplace_back(++next_id_, std::move(callback));
-      return next_id_;
-    }
-  }
-  callback();
-  return 0;
+  auto registered = std::make_unique<Callback>(source_.get_token(), std::move(callback));
+  std::lock_guard lock(mutex_);
+  callbacks_.emplace(++next_id_, std::move(registered));
+  return next_id_;
 }
 
 void Cancellation::Unregister(int id) {
-  std::lock_guard lock(mutex_);
-  std::erase_if(callbacks_, [id](const auto& entry) { return entry.first == id; });
+  std::unique_ptr<Callback> removed;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = callbacks_.find(id);
+    if (found == callbacks_.end()) return;
+    removed = std::move(found->second);
+    callbacks_.erase(found);
+  }
+  removed.reset();  // blocks while the callback runs on another thread
 }
 
 std::string EncodeQueryValue(std::string_view value) {

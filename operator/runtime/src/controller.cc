@@ -1,21 +1,9 @@
 #include "financialapi/runtime/controller.h"
 
-#include <random>
+#include "financialapi/common/random.h"
 
 namespace financialapi::runtime {
 namespace {
-
-std::string NewReconcileId() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t bits = random();
-  std::string id(16, '0');
-  for (auto& c : id) {
-    c = kHex[bits & 0xFU];
-    bits >>= 4U;
-  }
-  return id;
-}
 
 // The API group of an "apps/v1"-style apiVersion ("" for "v1").
 std::string GroupOf(const std::string& api_version) {
@@ -149,7 +137,7 @@ void Controller::Work() {
 
 void Controller::ProcessKey(const std::string& key) {
   const Request request = Request::FromKey(key);
-  ReconcileContext context{.reconcile_id = NewReconcileId(), .log = {}};
+  ReconcileContext context{.reconcile_id = RandomHex(16), .log = {}};
   context.log = Logger({{"controller", options_.name}, {"namespace", request.ns}, {"name", request.name},
                         {"reconcileID", context.reconcile_id}});
   const int active = ++active_workers_;

@@ -1,6 +1,6 @@
 #include "financialapi/runtime/events.h"
 
-#include <random>
+#include "financialapi/common/random.h"
 
 #include "financialapi/common/time_format.h"
 
@@ -8,18 +8,6 @@ namespace financialapi::runtime {
 namespace {
 
 constexpr std::size_t kMaxCachedEvents = 4096;
-
-std::string RandomSuffix() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t bits = random();
-  std::string out(16, '0');
-  for (auto& c : out) {
-    c = kHex[bits & 0xFU];
-    bits >>= 4U;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -64,7 +52,7 @@ Status EventRecorder::Record(const kube::Json& object, EventType type, const std
     }
   }
 
-  const std::string event_name = name + "." + RandomSuffix();
+  const std::string event_name = name + "." + RandomHex(16);
   const kube::Json event = {
       {"apiVersion", "v1"}, {"kind", "Event"},
       {"metadata", {{"name", event_name}, {"namespace", ns}}},

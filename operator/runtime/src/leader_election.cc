@@ -15,7 +15,8 @@ using kube::Json;
 
 LeaderElector::LeaderElector(kube::Client& client, LeaderElectionOptions options, Callbacks callbacks,
                              const Clock& clock)
-    : client_(client), options_(std::move(options)), callbacks_(std::move(callbacks)), clock_(clock) {}
+    : client_(client), options_(std::move(options)), callbacks_(std::move(callbacks)), clock_(clock),
+      log_(LogFields{{"lease", options_.lease_namespace + "/" + options_.lease_name}, {"identity", options_.identity}}) {}
 
 bool LeaderElector::IsLeader() const {
   std::lock_guard lock(mutex_);
@@ -26,7 +27,6 @@ bool LeaderElector::TryAcquireOrRenew() {
   const auto now_wall = std::chrono::system_clock::now();
   const auto now = clock_.Now();
   const auto duration_seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count();
-  const Logger log({{"lease", options_.lease_namespace + "/" + options_.lease_name}, {"identity", options_.identity}});
 
   auto current = client_.Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name);
   if (!current.ok() && current.status().code() == StatusCode::kNotFound) {
@@ -38,7 +38,7 @@ bool LeaderElector::TryAcquireOrRenew() {
                   {"leaseTransitions", 0}}}};
     auto created = client_.Create(kube::resources::kLeases, lease);
     if (!created.ok()) {
-      log.Debug("could not create the lease", {{"error", created.status().ToString()}});
+      log_.Debug("could not create the lease", {{"error", created.status().ToString()}});
       return false;
     }
     std::lock_guard lock(mutex_);
@@ -48,7 +48,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     return true;
   }
   if (!current.ok()) {
-    log.Warn("could not read the lease", {{"error", current.status().ToString()}});
+    log_.Warn("could not read the lease", {{"error", current.status().ToString()}});
     return false;
   }
 
@@ -82,7 +82,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   }
   auto updated = client_.Replace(kube::resources::kLeases, lease);
   if (!updated.ok()) {
-    log.Debug("could not update the lease", {{"error", updated.status().ToString()}});
+    log_.Debug("could not update the lease", {{"error", updated.status().ToString()}});
     return false;
   }
   std::lock_guard lock(mutex_);
@@ -107,8 +107,7 @@ Status LeaderElector::Run() {
   if (options_.renew_deadline >= options_.lease_duration || options_.retry_period >= options_.renew_deadline) {
     return InvalidArgument("leader election needs retry period < renew deadline < lease duration");
   }
-  const Logger log({{"lease", options_.lease_namespace + "/" + options_.lease_name}, {"identity", options_.identity}});
-  log.Info("waiting to acquire the leader lease");
+  log_.Info("waiting to acquire the leader lease");
   while (!TryAcquireOrRenew()) {
     if (!WaitRetryPeriod()) return Status::Ok();
   }
@@ -116,7 +115,7 @@ Status LeaderElector::Run() {
     std::lock_guard lock(mutex_);
     leading_ = true;
   }
-  log.Info("became leader");
+  log_.Info("became leader");
   if (callbacks_.on_started_leading) callbacks_.on_started_leading();
 
   auto last_renewal = clock_.Now();
@@ -134,7 +133,7 @@ Status LeaderElector::Run() {
         std::lock_guard lock(mutex_);
         leading_ = false;
       }
-      log.Error("could not renew the leader lease within the renew deadline; leadership lost");
+      log_.Error("could not renew the leader lease within the renew deadline; leadership lost");
       if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
       return Unavailable("leader lease " + options_.lease_namespace + "/" + options_.lease_name + " lost");
     }
@@ -162,11 +161,10 @@ void LeaderElector::Release() {
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = FormatMicroTime(std::chrono::system_clock::now());
   auto released = client_.Replace(kube::resources::kLeases, lease);
-  const Logger log({{"lease", options_.lease_namespace + "/" + options_.lease_name}, {"identity", options_.identity}});
   if (released.ok()) {
-    log.Info("released the leader lease");
+    log_.Info("released the leader lease");
   } else {
-    log.Warn("could not release the leader lease", {{"error", released.status().ToString()}});
+    log_.Warn("could not release the leader lease", {{"error", released.status().ToString()}});
   }
 }
 

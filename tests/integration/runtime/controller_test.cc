@@ -111,12 +111,19 @@ TEST_F(MirrorControllerTest, RestoresADeletedChildAndGarbageCollectionRemovesItW
 TEST_F(MirrorControllerTest, SteadyStateMakesNoWritesAndServesProbesAndMetrics) {
   ApplySource("steady", "1");
   ASSERT_TRUE(testing::WaitFor([&] { return CopyValue("steady") == "1"; }, 30s));
-  ASSERT_TRUE(testing::WaitFor([&] { return controller_->queue().Len() == 0 && controller_->queue().InFlight() == 0; }, 10s));
+  // Settled: the copy is in the controller's own cache (a reconcile that ran before its watch event
+  // arrived may have re-applied it once) and nothing is queued or running.
+  auto idle = [&] { return controller_->queue().Len() == 0 && controller_->queue().InFlight() == 0; };
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return controller_->OwnedCache(resources::kConfigMaps)->Get(ns() + "/steady-mirror") != nullptr && idle();
+  }, 10s));
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(testing::WaitFor(idle, 10s));
   const int writes = writes_.load();
   const auto version = client_->Get(resources::kConfigMaps, ns(), "steady-mirror")->value("/metadata/resourceVersion"_json_pointer, "");
   // Wake the controller without changing anything it owns: only no-op reconciles may follow.
   for (int i = 0; i < 5; ++i) controller_->queue().Add(ns() + "/steady");
-  ASSERT_TRUE(testing::WaitFor([&] { return controller_->queue().Len() == 0 && controller_->queue().InFlight() == 0; }, 10s));
+  ASSERT_TRUE(testing::WaitFor(idle, 10s));
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(writes_.load(), writes);
   EXPECT_EQ(client_->Get(resources::kConfigMaps, ns(), "steady-mirror")->value("/metadata/resourceVersion"_json_pointer, ""), version);

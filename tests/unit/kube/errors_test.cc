@@ -1,5 +1,8 @@
 #include "financialapi/kube/errors.h"
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "financialapi/kube/client.h"
@@ -84,6 +87,33 @@ TEST(ClientTest, ConnectionRefusedIsUnavailable) {
   auto answer = (*client)->Request({.path_and_query = "/version"});
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.status().code(), StatusCode::kUnavailable) << answer.status();
+}
+
+}  // namespace
+}  // namespace financialapi::kube
+
+namespace financialapi::kube {
+namespace {
+
+TEST(CancellationTest, UnregisterWaitsForACallbackRunningOnAnotherThread) {
+  Cancellation cancellation;
+  std::atomic<bool> started{false};
+  std::atomic<bool> finished{false};
+  const int id = cancellation.OnCancel([&] {
+    started = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    finished = true;
+  });
+  std::thread canceller([&] { cancellation.Cancel(); });
+  while (!started) std::this_thread::yield();
+  cancellation.Unregister(id);
+  EXPECT_TRUE(finished.load()) << "Unregister returned while the callback still ran";
+  canceller.join();
+  EXPECT_TRUE(cancellation.IsCancelled());
+
+  bool ran_at_once = false;
+  cancellation.Unregister(cancellation.OnCancel([&] { ran_at_once = true; }));
+  EXPECT_TRUE(ran_at_once) << "registering after Cancel runs the callback immediately";
 }
 
 }  // namespace

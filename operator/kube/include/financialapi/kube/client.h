@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <stop_token>
 #include <vector>
 #include <memory>
 #include <optional>
@@ -90,20 +92,25 @@ struct WatchOptions {
   std::chrono::milliseconds silence_timeout{std::chrono::seconds(150)};
 };
 
-// Lets another thread stop a blocking call (a watch) early. Thread-safe.
+// Lets another thread stop a blocking call (a watch) early. Thread-safe. Built on std::stop_source:
+// Unregister waits for a callback that is running on another thread, so a callback never outlives
+// the objects it touches.
 class Cancellation {
  public:
-  void Cancel();
-  bool IsCancelled() const;
-  // Runs `callback` on Cancel() (at once when already cancelled). Returns an id for Unregister.
+  void Cancel() { source_.request_stop(); }
+  bool IsCancelled() const { return source_.stop_requested(); }
+  // Runs `callback` on Cancel() (at once, on this thread, when already cancelled). Returns an id for
+  // Unregister.
   int OnCancel(std::function<void()> callback);
+  // Removes the callback; if Cancel() is running it on another thread right now, waits for it.
   void Unregister(int id);
 
  private:
-  mutable std::mutex mutex_;
-  bool cancelled_ = false;
+  using Callback = std::stop_callback<std::function<void()>>;
+  std::stop_source source_;
+  std::mutex mutex_;
   int next_id_ = 0;
-  std::vector<std::pair<int, std::function<void()>>> callbacks_;
+  std::map<int, std::unique_ptr<Callback>> callbacks_;
 };
 
 class Client {

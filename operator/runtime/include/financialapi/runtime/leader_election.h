@@ -13,6 +13,7 @@
 #include "financialapi/common/clock.h"
 #include "financialapi/common/status.h"
 #include "financialapi/kube/client.h"
+#include "financialapi/runtime/logging.h"
 
 namespace financialapi::runtime {
 
@@ -55,6 +56,7 @@ class LeaderElector {
   LeaderElectionOptions options_;
   Callbacks callbacks_;
   const Clock& clock_;
+  const Logger log_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
