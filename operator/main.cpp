@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
                                      .renew_deadline = milliseconds(flags.renew_deadline),
                                      .retry_period = milliseconds(flags.retry_period)};
   runtime::Manager manager(**client, options, metrics);
-  platform::FinancialApiReconciler reconciler(**client, &manager.events());
+  platform::FinancialApiReconciler reconciler(**client, &manager.events(), monitoring);
   auto controller_options = platform::FinancialApiReconciler::ControllerOptions(flags.watch_namespace, flags.workers, monitoring);
   controller_options.resync_period = std::chrono::seconds(static_cast<long>(flags.resync_period));
   auto& controller = manager.AddController(std::move(controller_options), reconciler);

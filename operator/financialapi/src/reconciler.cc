@@ -65,8 +65,9 @@ MonitoringCrds DiscoverMonitoringCrds(kube::Client& client) {
   return crds;
 }
 
-FinancialApiReconciler::FinancialApiReconciler(kube::Client& client, runtime::EventRecorder* events)
-    : client_(client), events_(events) {}
+FinancialApiReconciler::FinancialApiReconciler(kube::Client& client, runtime::EventRecorder* events,
+                                               MonitoringCrds monitoring)
+    : client_(client), events_(events), monitoring_(monitoring) {}
 
 runtime::ControllerOptions FinancialApiReconciler::ControllerOptions(const std::string& watch_namespace, int workers,
                                                                      const MonitoringCrds& crds) {
@@ -82,16 +83,6 @@ runtime::ControllerOptions FinancialApiReconciler::ControllerOptions(const std::
     options.owned.push_back({*kind, children});
   }
   return options;
-}
-
-MonitoringCrds FinancialApiReconciler::Monitoring() {
-  std::lock_guard lock(discovery_mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  if (discovered_at_ == std::chrono::steady_clock::time_point{} || now - discovered_at_ > std::chrono::minutes(1)) {
-    monitoring_ = DiscoverMonitoringCrds(client_);
-    discovered_at_ = now;
-  }
-  return monitoring_;
 }
 
 runtime::ObjectPtr FinancialApiReconciler::Cached(const kube::ResourceType& type, const std::string& ns,
@@ -176,9 +167,8 @@ StatusOr<Inputs> FinancialApiReconciler::ResolveInputs(const FinancialApi& api, 
     auto secret = user_secret(*s.api.api_keys_secret, "spec.api.apiKeysSecretRef");
     if (!secret) return NotFound(failure.message);
   }
-  const MonitoringCrds crds = Monitoring();
-  inputs.service_monitor_crd = crds.service_monitor;
-  inputs.prometheus_rule_crd = crds.prometheus_rule;
+  inputs.service_monitor_crd = monitoring_.service_monitor;
+  inputs.prometheus_rule_crd = monitoring_.prometheus_rule;
   return inputs;
 }
 
@@ -329,7 +319,7 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
   if (!missing.empty()) {
     observed.monitoring_message = "the cluster does not serve monitoring.coreos.com/v1 " + missing.front() +
                                   (missing.size() > 1 ? " and " + missing.back() : "") +
-                                  " (install the Prometheus Operator CRDs); monitoring objects were not created";
+                                  " (install the Prometheus Operator CRDs, then restart the operator, which looks for them at start); monitoring objects were not created";
   }
   FINANCIALAPI_RETURN_IF_ERROR(write_status(ComputeStatus(api, observed, previous_status, now)));
   if (!failure.reason.empty()) {

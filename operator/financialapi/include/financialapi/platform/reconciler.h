@@ -34,7 +34,9 @@ MonitoringCrds DiscoverMonitoringCrds(kube::Client& client);
 
 class FinancialApiReconciler final : public runtime::Reconciler {
  public:
-  FinancialApiReconciler(kube::Client& client, runtime::EventRecorder* events);
+  // `monitoring`: which Prometheus Operator kinds the cluster served when the operator started (the
+  // same answer decides which kinds are watched, so creating and pruning stay consistent).
+  FinancialApiReconciler(kube::Client& client, runtime::EventRecorder* events, MonitoringCrds monitoring);
 
   // Controller options: FinancialApis in `watch_namespace` ("" : all) and their children (only
   // objects labelled managed-by=financialapi-operator are cached).
@@ -58,7 +60,6 @@ class FinancialApiReconciler final : public runtime::Reconciler {
   StatusOr<Inputs> ResolveInputs(const FinancialApi& api, Failure& failure);
   StatusOr<std::string> GeneratedSecretValue(const FinancialApi& api, const std::string& name, const std::string& key);
   Observed Observe(const FinancialApi& api) const;
-  MonitoringCrds Monitoring();
   runtime::ObjectPtr Cached(const kube::ResourceType& type, const std::string& ns, const std::string& name) const;
   void Event(const Json& object, runtime::EventType type, const std::string& reason, const std::string& message,
              const runtime::ReconcileContext& context);
@@ -66,10 +67,8 @@ class FinancialApiReconciler final : public runtime::Reconciler {
   kube::Client& client_;
   runtime::EventRecorder* events_;
   const runtime::Controller* controller_ = nullptr;
+  const MonitoringCrds monitoring_;
   std::atomic<std::uint64_t> writes_{0};
-  std::mutex discovery_mutex_;
-  std::chrono::steady_clock::time_point discovered_at_{};
-  MonitoringCrds monitoring_;
 };
 
 }  // namespace financialapi::platform
