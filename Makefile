@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 CMAKE_GENERATOR ?= Ninja
 CTEST_ARGS     ?=
 
-.PHONY: help deps control-plane build test test-unit bench run down cluster-up cluster-down clean
+.PHONY: help deps control-plane build test test-unit bench bench-kube bench-operator run down cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,12 +36,28 @@ test-unit: deps ## only the unit tests (no servers)
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure -L unit
 
-# Starts a local control plane of its own in $(BENCH_BUILD_DIR)/bench-state, measures, stops it; results in
-# bench/results/kube-<date>.{md,jsonl} (see docs/benchmarks.md). -O2, the level `make build` ships.
-bench: deps control-plane ## benchmark the Kubernetes client and watcher against a local cluster
-	@cmake -S . -B $(BENCH_BUILD_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" -DFINANCIALAPI_BUILD_TESTS=OFF >/dev/null
+# Each benchmark starts local control planes of its own in $(BENCH_BUILD_DIR)/bench-state, measures, stops
+# them; results in bench/results/{kube,operator}-<date>.{md,jsonl} (see docs/benchmarks.md). -O2, the
+# level `make build` ships. `make bench` runs both, one after the other.
+BENCH_CONFIGURE = cmake -S . -B $(BENCH_BUILD_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" -DFINANCIALAPI_BUILD_TESTS=OFF >/dev/null
+RUN_KUBE_BENCH = KUBE_BENCH=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/kube-bench BENCH_STATE_DIR=$(CURDIR)/$(BENCH_BUILD_DIR)/bench-state bench/run-kube-bench.sh
+RUN_OPERATOR_BENCH = OPERATOR_BENCH=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/operator-bench OPERATOR_BINARY=$(CURDIR)/$(BENCH_BUILD_DIR)/operator/financialapi-operator BENCH_STATE_DIR=$(CURDIR)/$(BENCH_BUILD_DIR)/bench-state bench/run-operator-bench.sh
+
+bench: deps control-plane ## benchmark the Kubernetes client and watcher, then the operator
+	@$(BENCH_CONFIGURE)
+	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target kube-bench operator-bench financialapi-operator
+	@$(RUN_KUBE_BENCH)
+	@$(RUN_OPERATOR_BENCH)
+
+bench-kube: deps control-plane ## only the Kubernetes client and watcher benchmark
+	@$(BENCH_CONFIGURE)
 	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target kube-bench
-	@KUBE_BENCH=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/kube-bench BENCH_STATE_DIR=$(CURDIR)/$(BENCH_BUILD_DIR)/bench-state bench/run-kube-bench.sh
+	@$(RUN_KUBE_BENCH)
+
+bench-operator: deps control-plane ## only the operator benchmark (apply → children → Ready, scale, raw client)
+	@$(BENCH_CONFIGURE)
+	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target operator-bench financialapi-operator
+	@$(RUN_OPERATOR_BENCH)
 
 run: build control-plane ## bring up the local platform and show what came up
 	@hack/run.sh
