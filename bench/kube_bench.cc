@@ -42,6 +42,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "bench_support.h"
 #include "financialapi/kube/client.h"
 #include "financialapi/kube/config.h"
 #include "financialapi/kube/resource.h"
@@ -57,6 +58,10 @@ using financialapi::StatusCode;
 using financialapi::StatusOr;
 namespace kube = financialapi::kube;
 namespace runtime = financialapi::runtime;
+using financialapi::bench::CpuSeconds;
+using financialapi::bench::EnsureNamespace;
+using financialapi::bench::ParallelFor;
+using financialapi::bench::ParseInt;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -87,17 +92,6 @@ const char kUsage[] =
     "         --observer watcher|kubectl --kubectl PATH --keep-managed-fields --hold-seconds S\n"
     "         --timeout-seconds S\n";
 
-bool ParseInt(const std::string& text, int& out) {
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used != text.size() || value < 0) return false;
-    out = value;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 std::optional<Flags> ParseFlags(int argc, char** argv) {
   if (argc < 2) return std::nullopt;
@@ -152,13 +146,6 @@ double Seconds(Clock::duration duration) { return std::chrono::duration<double>(
 // Rounds to 3 decimals for the report.
 double Round3(double value) { return static_cast<double>(std::llround(value * 1000.0)) / 1000.0; }
 
-// CPU time (user + system) this process has used so far: how much of the work was the client's.
-double CpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 void Emit(const Json& result) { std::cout << result.dump() << std::endl; }
 
@@ -203,38 +190,7 @@ Json MakeConfigMap(const Flags& flags, int index, bool with_namespace) {
   return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", std::move(metadata)}, {"data", {{"key", value}}}};
 }
 
-Status EnsureNamespace(kube::Client& client, const std::string& ns) {
-  auto created = client.Create(kube::resources::kNamespaces,
-                               {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
-  if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
-  return Status::Ok();
-}
 
-// Runs work(0..count-1) on `threads` threads; the first failure (others are counted) or OK.
-Status ParallelFor(int count, int threads, const std::function<Status(int)>& work) {
-  std::atomic<int> next{0};
-  std::atomic<int> failures{0};
-  std::mutex mutex;
-  Status first_failure;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int i = next.fetch_add(1); i < count; i = next.fetch_add(1)) {
-        Status status = work(i);
-        if (!status.ok()) {
-          failures.fetch_add(1);
-          std::lock_guard lock(mutex);
-          if (first_failure.ok()) first_failure = status;
-        }
-      }
-    });
-  }
-  for (auto& thread : pool) thread.join();
-  if (!first_failure.ok()) {
-    return first_failure.WithContext(std::to_string(failures.load()) + " of " + std::to_string(count) + " failed");
-  }
-  return Status::Ok();
-}
 
 // How many objects labelled bench=<label> the namespace holds (to check a run did all its work).
 StatusOr<std::size_t> CountObjects(kube::Client& client, const Flags& flags) {

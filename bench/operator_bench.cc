@@ -46,6 +46,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "bench_support.h"
 #include "financialapi/kube/client.h"
 #include "financialapi/kube/config.h"
 #include "financialapi/kube/resource.h"
@@ -64,6 +65,10 @@ using financialapi::StatusCode;
 using financialapi::StatusOr;
 namespace kube = financialapi::kube;
 namespace runtime = financialapi::runtime;
+using financialapi::bench::CpuSeconds;
+using financialapi::bench::EnsureNamespace;
+using financialapi::bench::ParallelFor;
+using financialapi::bench::ParseInt;
 namespace platform = financialapi::platform;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -90,17 +95,6 @@ const char kUsage[] =
     "  flags: --kubeconfig PATH --namespace NS --spec FILE --create N --count N --threads T --wait-ready\n"
     "         --db-user U --db-password P --timeout-seconds S [-- COMMAND ARGS...]\n";
 
-bool ParseInt(const std::string& text, int& out) {
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used != text.size() || value < 0) return false;
-    out = value;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 std::optional<Flags> ParseFlags(int argc, char** argv) {
   if (argc < 2) return std::nullopt;
@@ -159,12 +153,6 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
 double Seconds(Clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
 double Round3(double value) { return static_cast<double>(std::llround(value * 1000.0)) / 1000.0; }
 
-double CpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 void Emit(const Json& result) { std::cout << result.dump() << std::endl; }
 
@@ -250,37 +238,7 @@ int Total(const std::map<std::string, int>& kinds) {
   return total;
 }
 
-Status EnsureNamespace(kube::Client& client, const std::string& ns) {
-  auto created = client.Create(kube::resources::kNamespaces,
-                               {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
-  if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
-  return Status::Ok();
-}
 
-Status ParallelFor(int count, int threads, const std::function<Status(int)>& work) {
-  std::atomic<int> next{0};
-  std::atomic<int> failures{0};
-  std::mutex mutex;
-  Status first_failure;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int i = next.fetch_add(1); i < count; i = next.fetch_add(1)) {
-        Status status = work(i);
-        if (!status.ok()) {
-          failures.fetch_add(1);
-          std::lock_guard lock(mutex);
-          if (first_failure.ok()) first_failure = status;
-        }
-      }
-    });
-  }
-  for (auto& thread : pool) thread.join();
-  if (!first_failure.ok()) {
-    return first_failure.WithContext(std::to_string(failures.load()) + " of " + std::to_string(count) + " failed");
-  }
-  return Status::Ok();
-}
 
 Status CreateApis(kube::Client& client, const Json& spec, const std::string& ns, int count, int threads) {
   return ParallelFor(count, threads, [&](int i) {
