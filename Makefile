@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 CMAKE_GENERATOR ?= Ninja
 CTEST_ARGS     ?=
 
-.PHONY: help deps control-plane build test test-unit bench bench-kube bench-operator run down cluster-up cluster-down clean
+.PHONY: help deps control-plane build test test-unit bench bench-kube bench-operator bench-api bench-http-layer run down cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,16 +38,22 @@ test-unit: deps ## only the unit tests (no servers)
 
 # Each benchmark starts local control planes of its own in $(BENCH_BUILD_DIR)/bench-state, measures, stops
 # them; results in bench/results/{kube,operator}-<date>.{md,jsonl} (see docs/benchmarks.md). -O2, the
-# level `make build` ships. `make bench` runs both, one after the other.
+# level `make build` ships. `make bench` runs all of them, one after the other. bench-api starts its own
+# PostgreSQL and Redis, the C++ API server, a FastAPI peer (venv in $(BENCH_BUILD_DIR)/fastapi-venv) and
+# nginx, and measures them with wrk: bench/results/api-<date>.{md,jsonl}.
 BENCH_CONFIGURE = cmake -S . -B $(BENCH_BUILD_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" -DFINANCIALAPI_BUILD_TESTS=OFF >/dev/null
 RUN_KUBE_BENCH = KUBE_BENCH=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/kube-bench BENCH_STATE_DIR=$(CURDIR)/$(BENCH_BUILD_DIR)/bench-state bench/run-kube-bench.sh
 RUN_OPERATOR_BENCH = OPERATOR_BENCH=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/operator-bench OPERATOR_BINARY=$(CURDIR)/$(BENCH_BUILD_DIR)/operator/financialapi-operator BENCH_STATE_DIR=$(CURDIR)/$(BENCH_BUILD_DIR)/bench-state bench/run-operator-bench.sh
+RUN_HTTP_LAYER_BENCH = HTTP_BENCH_CPPREST=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/http-bench-cpprest HTTP_BENCH_BEAST=$(CURDIR)/$(BENCH_BUILD_DIR)/bench/http-bench-beast bench/run-http-layer-bench.sh
+RUN_API_BENCH = API_SERVER=$(CURDIR)/$(BENCH_BUILD_DIR)/api-server/financial-api-server BENCH_BUILD_DIR=$(CURDIR)/$(BENCH_BUILD_DIR) bench/api/run-api-bench.sh
 
-bench: deps control-plane ## benchmark the Kubernetes client and watcher, then the operator
+bench: deps control-plane ## benchmark the Kubernetes client and watcher, the operator, then the API server
 	@$(BENCH_CONFIGURE)
-	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target kube-bench operator-bench financialapi-operator
+	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target kube-bench operator-bench financialapi-operator financial-api-server http-bench-cpprest http-bench-beast
 	@$(RUN_KUBE_BENCH)
 	@$(RUN_OPERATOR_BENCH)
+	@$(RUN_API_BENCH)
+	@$(RUN_HTTP_LAYER_BENCH)
 
 bench-kube: deps control-plane ## only the Kubernetes client and watcher benchmark
 	@$(BENCH_CONFIGURE)
@@ -58,6 +64,16 @@ bench-operator: deps control-plane ## only the operator benchmark (apply → chi
 	@$(BENCH_CONFIGURE)
 	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target operator-bench financialapi-operator
 	@$(RUN_OPERATOR_BENCH)
+
+bench-api: deps ## only the API server benchmark: C++ vs FastAPI vs nginx under wrk (bench/api)
+	@$(BENCH_CONFIGURE)
+	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target financial-api-server
+	@$(RUN_API_BENCH)
+
+bench-http-layer: deps ## only the HTTP layer benchmark: cpprestsdk vs Boost.Beast vs nginx under wrk
+	@$(BENCH_CONFIGURE)
+	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target http-bench-cpprest http-bench-beast
+	@$(RUN_HTTP_LAYER_BENCH)
 
 run: build control-plane ## bring up the local platform and show what came up
 	@hack/run.sh

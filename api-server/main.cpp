@@ -1,12 +1,19 @@
 // financial-api-server: serves SEC EDGAR financial data from PostgreSQL behind a Redis cache.
+#include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "financialapi/common/file.h"
+#include "financialapi/common/logging.h"
 #include "financialapi/common/version.h"
 #include "financialapi/db/postgres.h"
 #include "financialapi/db/redis.h"
+#include "financialapi/sec/loader.h"
+#include "financialapi/service/api.h"
+#include "financialapi/service/config.h"
+#include "financialapi/store/schema.h"
 
 namespace {
 
@@ -15,11 +22,21 @@ constexpr std::string_view kUsage = R"(Usage: financial-api-server [command] [fl
 Serves SEC EDGAR financial data over HTTP from PostgreSQL with a Redis cache.
 
 Commands:
+  serve        serve the API on $PORT (the default command)
+  load <dir>   apply the schema migrations and load SEC EDGAR documents from <dir>
+               (company_tickers.json, submissions/, companyfacts/) into $DATABASE_URL
+  migrate      apply the schema migrations only
   check        connect to $DATABASE_URL and $REDIS_URL and report what answers
 
-Environment:
-  DATABASE_URL  PostgreSQL URL (postgresql://user:password@host:5432/db)
-  REDIS_URL     Redis URL (redis://host:6379/0)
+Environment (all of them in docs/api.md):
+  DATABASE_URL       PostgreSQL URL (postgresql://user:password@host:5432/db)
+  REDIS_URL          Redis URL (redis://host:6379/0); unset: no shared cache
+  PORT               listen port (8000)
+  WORKER_THREADS     threads serving requests (8)
+  CACHE_TTL_SECONDS  Redis cache TTL (300; 0 turns caching off)
+  RATE_LIMIT_RPS, RATE_LIMIT_BURST  per-client limit (10, 20; 0 turns it off)
+  API_KEYS_FILE      file of accepted API keys, one per line (unset: no keys needed)
+  LOG_LEVEL, LOG_FORMAT  debug|info|warn|error, text|json
 
 Flags:
   --version     print the version and exit
@@ -58,6 +75,100 @@ int Check() {
   return failures == 0 ? 0 : 1;
 }
 
+financialapi::StatusOr<std::unique_ptr<financialapi::db::PostgresConnection>> ConnectDatabase() {
+  const auto url = financialapi::GetEnv("DATABASE_URL");
+  if (!url) return financialapi::InvalidArgument("DATABASE_URL is not set");
+  return financialapi::db::PostgresConnection::Connect(*url);
+}
+
+int Migrate() {
+  auto connection = ConnectDatabase();
+  if (!connection.ok()) {
+    std::fprintf(stderr, "error: %s\n", connection.status().ToString().c_str());
+    return 1;
+  }
+  const auto applied = financialapi::store::Migrate(**connection);
+  if (!applied.ok()) {
+    std::fprintf(stderr, "error: %s\n", applied.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("migrations applied: %d\n", *applied);
+  return 0;
+}
+
+int Load(const std::string& dir) {
+  auto connection = ConnectDatabase();
+  if (!connection.ok()) {
+    std::fprintf(stderr, "error: %s\n", connection.status().ToString().c_str());
+    return 1;
+  }
+  financialapi::sec::Loader loader(**connection);
+  const auto report = loader.LoadDirectory(dir, [](std::string_view file) {
+    std::fprintf(stderr, "loading %.*s\n", static_cast<int>(file.size()), file.data());
+  });
+  if (!report.ok()) {
+    std::fprintf(stderr, "error: %s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("loaded: %zu ticker entries, %zu submissions documents (+%zu older pages, %zu filings), "
+              "%zu companyfacts documents (%zu concepts, %zu facts)\n",
+              report->ticker_entries, report->submissions_documents, report->submissions_pages, report->filings,
+              report->companyfacts_documents, report->concepts, report->facts);
+  for (const auto& failure : report->failures) std::fprintf(stderr, "not loaded: %s\n", failure.c_str());
+  return report->failures.empty() ? 0 : 1;
+}
+
+// Serves until SIGTERM or SIGINT, then drains: stop accepting, finish in-flight requests.
+int Serve() {
+  auto config = financialapi::service::ConfigFromEnvironment();
+  if (!config.ok()) {
+    std::fprintf(stderr, "error: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  financialapi::LogFormat format = financialapi::LogFormat::kText;
+  financialapi::LogLevel level = financialapi::LogLevel::kInfo;
+  if (!financialapi::ParseLogFormat(config->log_format, format) || !financialapi::ParseLogLevel(config->log_level, level)) {
+    std::fprintf(stderr, "error: LOG_FORMAT must be text|json and LOG_LEVEL debug|info|warn|error\n");
+    return 2;
+  }
+  financialapi::ConfigureLogging(format, level);
+  const financialapi::Logger log(financialapi::LogFields{{"component", "financial-api-server"}});
+
+  // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto api = financialapi::service::FinancialApi::Create(*config);
+  if (!api.ok()) {
+    std::fprintf(stderr, "error: %s\n", api.status().message().c_str());
+    return 2;
+  }
+  financialapi::service::FinancialApi* service = api->get();
+  (void)service->Readiness();  // applies the schema and opens the first connections when it can
+  service->StartBackground();
+  auto server = financialapi::http::Server::Start(
+      {.address = "0.0.0.0", .port = config->port, .threads = config->worker_threads},
+      [service](const financialapi::http::Request& request) { return service->Handle(request); });
+  if (!server.ok()) {
+    log.Error("cannot serve", {{"error", server.status().message()}});
+    return 1;
+  }
+  log.Info("serving", {{"port", std::to_string((*server)->port())},
+                       {"threads", std::to_string(config->worker_threads)},
+                       {"cacheTTLSeconds", std::to_string(config->cache_ttl_seconds)},
+                       {"redis", config->redis_url ? "on" : "off"}});
+  int received = 0;
+  sigwait(&signals, &received);
+  log.Info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Shutdown(std::chrono::seconds(20));
+  service->StopBackground();
+  log.Info("stopped");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,11 +182,19 @@ int main(int argc, char** argv) {
       std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
       return 0;
     }
+    if (arg == "serve") return Serve();
     if (arg == "check") return Check();
+    if (arg == "migrate") return Migrate();
+    if (arg == "load") {
+      if (argc != 3) {
+        std::fprintf(stderr, "error: load takes one argument, the data directory\n");
+        return 2;
+      }
+      return Load(argv[2]);
+    }
     std::fprintf(stderr, "error: unknown command or flag %.*s\n\n%.*s", static_cast<int>(arg.size()), arg.data(),
                  static_cast<int>(kUsage.size()), kUsage.data());
     return 2;
   }
-  std::fprintf(stderr, "financial-api-server: the HTTP server is not built yet (issue 5); try 'check'\n");
-  return 1;
+  return Serve();
 }

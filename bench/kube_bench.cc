@@ -46,7 +46,7 @@
 #include "financialapi/kube/client.h"
 #include "financialapi/kube/config.h"
 #include "financialapi/kube/resource.h"
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 #include "financialapi/runtime/watcher.h"
 
 extern char** environ;
@@ -615,7 +615,7 @@ int main(int argc, char** argv) {
   }
   // Results own stdout; the runtime's logs (warnings only) go to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("kube-bench"));
-  runtime::ConfigureLogging(runtime::LogFormat::kText, runtime::LogLevel::kWarn);
+  financialapi::ConfigureLogging(financialapi::LogFormat::kText, financialapi::LogLevel::kWarn);
 
   if (flags->mode == "manifest") return RunManifest(*flags);
   if (flags->mode == "apply") return RunApply(*flags);

@@ -53,7 +53,7 @@
 #include "financialapi/platform/builders.h"
 #include "financialapi/platform/reconciler.h"
 #include "financialapi/platform/spec.h"
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 #include "financialapi/runtime/watcher.h"
 
 extern char** environ;
@@ -493,7 +493,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("operator-bench"));
-  runtime::ConfigureLogging(runtime::LogFormat::kText, runtime::LogLevel::kWarn);
+  financialapi::ConfigureLogging(financialapi::LogFormat::kText, financialapi::LogLevel::kWarn);
 
   if (flags->mode == "expect") return RunExpect(*flags);
   if (flags->mode == "observe") return RunObserve(*flags);

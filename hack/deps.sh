@@ -11,6 +11,8 @@ packages=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libpq-dev libhiredis-dev
   # servers and tools the tests start on loopback
   postgresql redis-server prometheus curl jq
+  # benchmarks: load generator and the static-file baseline of make bench-api
+  wrk nginx
   # Go builds the upstream control-plane binaries once (hack/build-control-plane.sh)
   golang-go
 )
@@ -35,7 +37,7 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian server packages start system services on install; the tests run their own throw-away
 # instances on loopback, so the system ones are not needed (and would hold the default ports).
-for svc in postgresql redis-server prometheus; do
+for svc in postgresql redis-server prometheus nginx; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $sudo systemctl stop "$svc" || true
   fi

@@ -3,8 +3,9 @@
 #
 # The local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes), the
 # FinancialApi CRD, the operator (a local process with the cluster's admin credentials), the production
-# example FinancialApi in namespace "finance" until it is Ready, and throw-away PostgreSQL and Redis.
-# Still to come (see docs/): the Helm chart and the API server loaded with the bundled SEC data.
+# example FinancialApi in namespace "finance" until it is Ready, and throw-away PostgreSQL and Redis
+# with the bundled SEC data (data/sec) loaded and the C++ API server answering on 127.0.0.1:18000.
+# Still to come (issue 6): installing through the Helm chart.
 set -euo pipefail
 
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,15 +17,20 @@ started=${SECONDS}
 step() { printf '\n==> [%3ss] %s\n' "$((SECONDS - started))" "$*"; }
 fail() { printf '\nmake run FAILED at step: %s\n  look at: %s\n' "$1" "$2" >&2; exit 1; }
 
-stop_operator() {
-  if [[ -f "${STATE}/operator.pid" ]]; then
-    kill -TERM "$(cat "${STATE}/operator.pid")" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$(cat "${STATE}/operator.pid")" 2>/dev/null || break; sleep 0.2; done
-    rm -f "${STATE}/operator.pid"
+stop_pid_file() {
+  local file="$1"
+  if [[ -f "${file}" ]]; then
+    kill -TERM "$(cat "${file}")" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$(cat "${file}")" 2>/dev/null || break; sleep 0.2; done
+    rm -f "${file}"
   fi
 }
 
+stop_operator() { stop_pid_file "${STATE}/operator.pid"; }
+stop_api_server() { stop_pid_file "${STATE}/api-server.pid"; }
+
 if [[ "${1:-}" == "down" ]]; then
+  stop_api_server
   stop_operator
   "${HACK_DIR}/local-databases" down --state-dir "${STATE}/databases" || true
   "${HACK_DIR}/local-cluster" down --state-dir "${STATE}/cluster" || true
@@ -74,8 +80,16 @@ for _ in $(seq 1 180); do
 done
 [[ "${phase}" == Ready ]] || fail "FinancialApi Ready (phase ${phase:-none})" "kubectl describe financialapi prod -n finance; ${STATE}/operator.log"
 
-step "API server: connection check against PostgreSQL and Redis"
-"${BUILD_DIR}/api-server/financial-api-server" check || fail "API server check" "${STATE}/databases/logs/"
+API="${BUILD_DIR}/api-server/financial-api-server"
+step "API server: loading the bundled SEC data (data/sec) into PostgreSQL"
+"${API}" load "${REPO_DIR}/data/sec" 2>"${STATE}/api-load.log" || fail "SEC data load" "${STATE}/api-load.log"
+
+step "API server on 127.0.0.1:18000 (log: ${STATE}/api-server.log)"
+stop_api_server
+PORT=18000 "${API}" serve >"${STATE}/api-server.log" 2>&1 &
+echo $! >"${STATE}/api-server.pid"
+for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18000/ready >/dev/null && break; sleep 0.5; done
+curl -sf http://127.0.0.1:18000/ready >/dev/null || fail "API server ready" "${STATE}/api-server.log"
 
 step "what came up"
 kubectl get financialapi -n finance
@@ -92,6 +106,13 @@ Up in $((SECONDS - started))s. To use the cluster:
   export PATH=${BIN}:\$PATH      # kubectl, helm, etcdctl built for this cluster
   kubectl describe financialapi prod -n finance
   kubectl patch financialapi prod -n finance --type merge -p '{"spec":{"autoscaling":{"minReplicas":5}}}'
+API server (log ${STATE}/api-server.log; every endpoint in docs/api.md):
+  curl -s localhost:18000/v1/companies/AAPL | jq .name
+  curl -s 'localhost:18000/v1/companies/AAPL/statements/income?period=annual&limit=2' | jq '.periods[0].items.epsDiluted'
+  curl -s localhost:18000/v1/frames/us-gaap/Assets/USD/CY2024Q4I | jq '.data[] | {entityName, val}'
+  curl -s 'localhost:18000/v1/companies?search=micro' | jq '.companies[0]'
+  curl -s localhost:18000/api/xbrl/companyconcept/CIK0000320193/us-gaap/Assets.json | jq '.units.USD[-1]'
+  curl -s localhost:18000/metrics | grep ^http_requests_total
 Operator:     log ${STATE}/operator.log, metrics http://127.0.0.1:18080/metrics, probes http://127.0.0.1:18081/readyz
 Databases:    postgresql://postgres:***@${DATABASE_URL#*@}   ${REDIS_URL}   (env in ${STATE}/databases/env)
 Logs:         ${STATE}/cluster/logs/  ${STATE}/databases/logs/

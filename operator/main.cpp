@@ -13,7 +13,7 @@
 #include "financialapi/common/version.h"
 #include "financialapi/kube/client.h"
 #include "financialapi/platform/reconciler.h"
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 #include "financialapi/runtime/manager.h"
 #include "financialapi/runtime/signals.h"
 
@@ -156,14 +156,14 @@ int main(int argc, char** argv) {
   Flags flags;
   if (const int code = ParseFlags(argc, argv, flags); code != 0) return code < 0 ? 0 : code;
 
-  runtime::LogFormat format{};
-  runtime::LogLevel level{};
-  if (!runtime::ParseLogFormat(flags.log_format, format) || !runtime::ParseLogLevel(flags.log_level, level)) {
+  LogFormat format{};
+  LogLevel level{};
+  if (!ParseLogFormat(flags.log_format, format) || !ParseLogLevel(flags.log_level, level)) {
     std::fprintf(stderr, "error: --log-format must be text or json and --log-level debug, info, warn or error\n");
     return 2;
   }
-  runtime::ConfigureLogging(format, level);
-  const runtime::Logger log(runtime::LogFields{{"component", "financialapi-operator"}});
+  ConfigureLogging(format, level);
+  const Logger log(LogFields{{"component", "financialapi-operator"}});
 
   auto config = kube::LoadDefaultConfig(flags.kubeconfig);
   if (!config.ok()) {

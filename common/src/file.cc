@@ -16,8 +16,8 @@ StatusOr<std::string> ReadFile(const std::string& path) {
     return Status(StatusCode::kPermissionDenied, "cannot open " + path + ": " + std::strerror(err));
   }
   std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return Internal("error reading " + path);
+  // A directory opens but cannot be read; the failure shows on the output stream, not on `in`.
+  if (!(content << in.rdbuf()) || in.bad()) return Internal("error reading " + path + " (is it a regular file?)");
   return content.str();
 }
 

@@ -1,5 +1,6 @@
 #include "financialapi/db/postgres.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <libpq-fe.h>
@@ -35,6 +36,8 @@ StatusOr<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(const 
     PQfinish(connection);
     return Unavailable("cannot connect to PostgreSQL: " + message);
   }
+  // NOTICEs ("relation already exists, skipping") would otherwise go to stderr, mixed with our logs.
+  PQsetNoticeProcessor(connection, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PostgresConnection>(new PostgresConnection(connection));
 }
 
@@ -42,23 +45,50 @@ PostgresConnection::~PostgresConnection() { PQfinish(connection_); }
 
 bool PostgresConnection::IsHealthy() const { return PQstatus(connection_) == CONNECTION_OK; }
 
+namespace {
+
+using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// The failure of a statement as a Status: Unavailable when the connection is gone, InvalidArgument
+// otherwise, with the SQLSTATE in the message.
+Status StatementError(const PGconn* connection, const PGresult* result) {
+  const char* sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = result ? PQresultErrorMessage(result) : ConnectionError(connection);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  if (sqlstate != nullptr) message += " (SQLSTATE " + std::string(sqlstate) + ")";
+  if (IsConnectionLoss(connection, sqlstate)) return Unavailable("PostgreSQL connection lost: " + message);
+  return InvalidArgument("query failed: " + message);
+}
+
+bool Succeeded(const PGresult* result) {
+  const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+}  // namespace
+
 StatusOr<QueryResult> PostgresConnection::Execute(const std::string& sql, const std::vector<std::string>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) values.push_back(param.c_str());
-  std::unique_ptr<PGresult, decltype(&PQclear)> result(
-      PQexecParams(connection_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                   nullptr, /*resultFormat=text*/ 0),
-      &PQclear);
-  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-    std::string message = result ? PQresultErrorMessage(result.get()) : ConnectionError(connection_);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    if (sqlstate != nullptr) message += " (SQLSTATE " + std::string(sqlstate) + ")";
-    if (IsConnectionLoss(connection_, sqlstate)) return Unavailable("PostgreSQL connection lost: " + message);
-    return InvalidArgument("query failed: " + message);
+  const int count = static_cast<int>(values.size());
+  ResultPtr result(nullptr, &PQclear);
+  if (prepare_statements_) {
+    auto [it, inserted] = prepared_.try_emplace(sql);
+    if (inserted) {
+      it->second = "fapi_" + std::to_string(prepared_.size());
+      ResultPtr prepared(PQprepare(connection_, it->second.c_str(), sql.c_str(), count, nullptr), &PQclear);
+      if (!Succeeded(prepared.get())) {
+        prepared_.erase(it);
+        return StatementError(connection_, prepared.get());
+      }
+    }
+    result.reset(PQexecPrepared(connection_, it->second.c_str(), count, values.data(), nullptr, nullptr, 0));
+  } else {
+    result.reset(PQexecParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr, nullptr,
+                              /*resultFormat=text*/ 0));
   }
+  if (!Succeeded(result.get())) return StatementError(connection_, result.get());
   QueryResult out;
   const int columns = PQnfields(result.get());
   const int rows = PQntuples(result.get());
@@ -88,6 +118,66 @@ Status PostgresConnection::ExecuteScript(const std::string& sql) {
   while (!message.empty() && message.back() == '\n') message.pop_back();
   if (PQstatus(connection_) != CONNECTION_OK) return Unavailable("PostgreSQL connection lost: " + message);
   return InvalidArgument("script failed: " + message);
+}
+
+Status PostgresConnection::CopyIn(const std::string& copy_statement, std::string_view data) {
+  std::unique_ptr<PGresult, decltype(&PQclear)> start(PQexec(connection_, copy_statement.c_str()), &PQclear);
+  if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+    std::string message = start ? PQresultErrorMessage(start.get()) : ConnectionError(connection_);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    if (PQstatus(connection_) != CONNECTION_OK) return Unavailable("PostgreSQL connection lost: " + message);
+    return InvalidArgument("COPY failed: " + message);
+  }
+  // Sent in pieces: libpq buffers what it is given, and one call with hundreds of MB would double the
+  // memory the loader needs.
+  constexpr std::size_t kChunk = 1 << 20;
+  for (std::size_t offset = 0; offset < data.size(); offset += kChunk) {
+    const std::size_t length = std::min(kChunk, data.size() - offset);
+    if (PQputCopyData(connection_, data.data() + offset, static_cast<int>(length)) != 1) {
+      return Unavailable("PostgreSQL connection lost during COPY: " + ConnectionError(connection_));
+    }
+  }
+  if (PQputCopyEnd(connection_, nullptr) != 1) {
+    return Unavailable("PostgreSQL connection lost ending COPY: " + ConnectionError(connection_));
+  }
+  Status outcome = Status::Ok();
+  while (PGresult* raw = PQgetResult(connection_)) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(raw, &PQclear);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && outcome.ok()) {
+      std::string message = PQresultErrorMessage(raw);
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+      outcome = IsConnectionLoss(connection_, sqlstate) ? Unavailable("PostgreSQL connection lost: " + message)
+                                                        : InvalidArgument("COPY failed: " + message);
+    }
+  }
+  return outcome;
+}
+
+void AppendCopyField(std::string& row, std::optional<std::string_view> value) {
+  if (!value) {
+    row += "\\N";
+    return;
+  }
+  for (const char c : *value) {
+    switch (c) {
+      case '\\': row += "\\\\"; break;
+      case '\t': row += "\\t"; break;
+      case '\n': row += "\\n"; break;
+      case '\r': row += "\\r"; break;
+      default: row += c;
+    }
+  }
+}
+
+void AppendCopyRow(std::string& data, std::initializer_list<std::optional<std::string_view>> fields) {
+  bool first = true;
+  for (const auto& field : fields) {
+    if (!first) data += '\t';
+    AppendCopyField(data, field);
+    first = false;
+  }
+  data += '\n';
 }
 
 }  // namespace financialapi::db

@@ -4,7 +4,7 @@
 
 #include "financialapi/common/time_format.h"
 
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 
 namespace financialapi::runtime {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cpprest/http_listener.h>
 
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 
 namespace financialapi::runtime {
 

@@ -1,6 +1,6 @@
 #include "financialapi/runtime/watcher.h"
 
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 
 namespace financialapi::runtime {
 namespace {

@@ -111,3 +111,31 @@ TEST(RedisTest, UnreachableServerIsUnavailable) {
 
 }  // namespace
 }  // namespace financialapi::db
+
+namespace financialapi::db {
+namespace {
+
+TEST(PostgresTest, PreparedStatementsArePreparedOnceAndAnswerLikeUnpreparedOnes) {
+  auto pg = ConnectPostgres();
+  ASSERT_NE(pg, nullptr);
+  const std::string sql = "SELECT $1::int + 1, $2::text";
+  auto plain = pg->Execute(sql, {"41", "x"});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  pg->set_prepare_statements(true);
+  for (int i = 0; i < 3; ++i) {
+    auto prepared = pg->Execute(sql, {"41", "x"});
+    ASSERT_TRUE(prepared.ok()) << prepared.status();
+    EXPECT_EQ(prepared->rows, plain->rows);
+  }
+  auto statements = pg->Execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {sql});
+  ASSERT_TRUE(statements.ok()) << statements.status();
+  EXPECT_EQ(statements->rows.at(0).at(0), "1");
+  // A statement that fails to prepare is reported like any SQL error and not remembered.
+  auto broken = pg->Execute("SELECT FROM no_such_table_here");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(broken.status().message().find("42P01"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace financialapi::db

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 
 namespace financialapi::runtime {
 namespace {

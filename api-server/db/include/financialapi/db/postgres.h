@@ -1,9 +1,12 @@
 // A PostgreSQL connection on libpq: parameterised queries, text results, failures as Status values.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "financialapi/common/status.h"
@@ -18,6 +21,13 @@ struct QueryResult {
   std::vector<std::vector<std::optional<std::string>>> rows;
   long affected_rows = 0;  // INSERT/UPDATE/DELETE
 };
+
+// Appends one field of a COPY text-format row, escaped; nullopt is SQL NULL. The caller adds '\t'
+// between fields and '\n' after the last.
+void AppendCopyField(std::string& row, std::optional<std::string_view> value);
+
+// Appends one row: the fields escaped, separated by '\t', ended by '\n'.
+void AppendCopyRow(std::string& data, std::initializer_list<std::optional<std::string_view>> fields);
 
 class PostgresConnection {
  public:
@@ -34,14 +44,28 @@ class PostgresConnection {
   // is lost.
   StatusOr<QueryResult> Execute(const std::string& sql, const std::vector<std::string>& params = {});
 
+  // When on, Execute prepares each distinct SQL text once per connection (a named server-side
+  // statement) and then only binds and executes it: PostgreSQL stops parsing and planning the same
+  // query on every request, which is most of a short query's cost. For connections that run the same
+  // few queries over and over (the API's); one-off statements (the loader's) are better without.
+  // PgBouncer supports this in transaction mode from 1.21 with max_prepared_statements > 0.
+  void set_prepare_statements(bool on) { prepare_statements_ = on; }
+
   // Runs several statements separated by ';' (no parameters), e.g. a migration.
   Status ExecuteScript(const std::string& sql);
+
+  // Streams `data` (COPY text format: tab-separated fields, one row per line, see AppendCopyField)
+  // into `copy_statement` ("COPY t (a, b) FROM STDIN"). InvalidArgument when the server rejects a row
+  // (its message names the line), Unavailable when the connection is lost.
+  Status CopyIn(const std::string& copy_statement, std::string_view data);
 
   bool IsHealthy() const;
 
  private:
   explicit PostgresConnection(pg_conn* connection) : connection_(connection) {}
   pg_conn* connection_;
+  bool prepare_statements_ = false;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
 };
 
 }  // namespace financialapi::db

@@ -14,7 +14,7 @@
 #include "financialapi/common/clock.h"
 #include "financialapi/common/status.h"
 #include "financialapi/kube/client.h"
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 #include "financialapi/runtime/metrics.h"
 #include "financialapi/runtime/watcher.h"
 #include "financialapi/runtime/work_queue.h"

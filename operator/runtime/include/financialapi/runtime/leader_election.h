@@ -13,7 +13,7 @@
 #include "financialapi/common/clock.h"
 #include "financialapi/common/status.h"
 #include "financialapi/kube/client.h"
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 
 namespace financialapi::runtime {
 

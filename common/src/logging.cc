@@ -1,4 +1,4 @@
-#include "financialapi/runtime/logging.h"
+#include "financialapi/common/logging.h"
 
 #include <atomic>
 
@@ -6,7 +6,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
-namespace financialapi::runtime {
+namespace financialapi {
 namespace {
 
 std::atomic<LogFormat> g_format{LogFormat::kText};
@@ -88,4 +88,4 @@ void Logger::Info(std::string_view message, const LogFields& extra) const { Log(
 void Logger::Warn(std::string_view message, const LogFields& extra) const { Log(LogLevel::kWarn, message, extra); }
 void Logger::Error(std::string_view message, const LogFields& extra) const { Log(LogLevel::kError, message, extra); }
 
-}  // namespace financialapi::runtime
+}  // namespace financialapi

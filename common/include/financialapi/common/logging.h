@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace financialapi::runtime {
+namespace financialapi {
 
 enum class LogFormat { kText, kJson };
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
@@ -41,4 +41,4 @@ class Logger {
   LogFields fields_;
 };
 
-}  // namespace financialapi::runtime
+}  // namespace financialapi

@@ -1,0 +1,77 @@
+// The Financial API: routes, input validation, cache-aside, rate limits, API keys, health and
+// metrics, as one http::Handler. Endpoints and error shapes are documented in docs/api.md.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "financialapi/common/clock.h"
+#include "financialapi/common/logging.h"
+#include "financialapi/common/status.h"
+#include "financialapi/db/connection_pool.h"
+#include "financialapi/db/postgres.h"
+#include "financialapi/http/server.h"
+#include "financialapi/service/access.h"
+#include "financialapi/service/cache.h"
+#include "financialapi/service/config.h"
+#include "financialapi/service/metrics.h"
+
+namespace financialapi::service {
+
+class FinancialApi {
+ public:
+  // Builds the service; connects lazily (the first request or readiness check opens connections), so
+  // it starts while PostgreSQL or Redis are still coming up. InvalidArgument for a malformed REDIS_URL.
+  static StatusOr<std::unique_ptr<FinancialApi>> Create(const ServiceConfig& config,
+                                                        const Clock& clock = SystemClock::Get());
+  ~FinancialApi();
+
+  // Answers one request; never throws (errors become JSON error responses).
+  http::Response Handle(const http::Request& request);
+
+  // Readiness as /ready reports it: 200 with PostgreSQL up, 503 without; Redis down is a detail.
+  http::Response Readiness();
+
+  // Starts/stops the thread that refreshes the Redis memory and dependency gauges every 15 s.
+  void StartBackground();
+  void StopBackground();
+
+  ServiceMetrics& metrics() { return metrics_; }
+
+ private:
+  explicit FinancialApi(const ServiceConfig& config, const Clock& clock);
+  struct Route;
+  static Route Match(std::string_view path);
+  http::Response Dispatch(const http::Request& request, const Route& route, std::string& endpoint);
+  http::Response Serve(const http::Request& request, const std::string& cache_key,
+                       const std::function<StatusOr<nlohmann::json>(db::PostgresConnection&)>& query);
+  StatusOr<nlohmann::json> WithDatabase(const std::function<StatusOr<nlohmann::json>(db::PostgresConnection&)>& query);
+  void RefreshGauges();
+
+  const ServiceConfig config_;
+  const Clock& clock_;
+  const Logger log_;
+  ServiceMetrics metrics_;
+  db::ConnectionPool<db::PostgresConnection> database_;
+  std::unique_ptr<ResponseCache> cache_;
+  RateLimiter rate_limiter_;
+  ApiKeys api_keys_;
+
+  std::atomic<bool> schema_ready_{false};
+  std::mutex readiness_mutex_;
+  Clock::TimePoint readiness_checked_{};
+  std::optional<http::Response> readiness_;
+
+  std::mutex background_mutex_;
+  std::condition_variable background_wake_;
+  bool background_stop_ = false;
+  std::thread background_;
+};
+
+}  // namespace financialapi::service

@@ -1,0 +1,41 @@
+// The API server's configuration, read from the environment the operator's Deployment sets
+// (docs/api.md lists every variable and its default).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "financialapi/common/status.h"
+
+namespace financialapi::service {
+
+struct ServiceConfig {
+  std::string database_url;
+  std::optional<std::string> redis_url;  // unset: no Redis layer
+  int port = 8000;
+  int worker_threads = 8;
+  int db_pool_size = 8;
+  int statement_timeout_ms = 5000;
+  bool prepared_statements = true;    // off for a PgBouncer older than 1.21 in transaction mode
+  int cache_ttl_seconds = 300;        // 0 turns caching off
+  int local_cache_ttl_seconds = 5;
+  std::size_t local_cache_max_bytes = 64u << 20;
+  double rate_limit_rps = 10;         // 0 turns limiting off
+  double rate_limit_burst = 20;
+  std::optional<std::string> api_keys_file;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::size_t gzip_min_bytes = 1024;
+  std::string cache_key_prefix = "fapi:v1:";  // Redis keys; replicas of one API share it
+};
+
+using EnvironmentLookup = std::function<std::optional<std::string>(const char* name)>;
+
+// Reads the variables through `lookup` (the process environment by default). InvalidArgument naming
+// the variable when one is malformed or out of range ("WORKER_THREADS: expected an integer 1..256,
+// got 'x'"), or when DATABASE_URL is missing.
+StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& lookup = {});
+
+}  // namespace financialapi::service

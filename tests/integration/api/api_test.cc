@@ -1,0 +1,339 @@
+// The Financial API served in-process against real PostgreSQL (the bundled SEC sample loaded into a
+// database of this suite's own) and Redis (a key prefix of its own).
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "financialapi/common/file.h"
+#include "integration/api/api_fixture.h"
+#include "support/test_environment.h"
+#include "support/yaml_json.h"
+
+namespace financialapi::testing {
+namespace {
+
+using nlohmann::json;
+
+json Source(const std::string& relative) {
+  auto text = ReadFile(SourcePath("data/sec/" + relative));
+  EXPECT_TRUE(text.ok()) << text.status();
+  return json::parse(text.ok() ? *text : "{}");
+}
+
+json Body(const HttpAnswer& answer) {
+  const json parsed = json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(parsed.is_discarded()) << "not JSON: " << answer.body.substr(0, 200);
+  return parsed;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    database_url_ = new std::string(CreateSampleDatabase("api"));
+    api_ = new ApiUnderTest(TestConfig(*database_url_));
+  }
+  static void TearDownTestSuite() {
+    delete api_;
+    delete database_url_;
+  }
+  static HttpAnswer Get(const std::string& target, const std::vector<http::Header>& headers = {}) {
+    return api_->Get(target, headers);
+  }
+  // The status, and that the body is {"error":{"code":status,"message":non-empty}}.
+  static void ExpectError(const std::string& target, int status, const std::string& message_part) {
+    const auto answer = Get(target);
+    EXPECT_EQ(answer.status, status) << target << ": " << answer.body;
+    const json body = Body(answer);
+    EXPECT_EQ(body["error"]["code"], status) << target;
+    EXPECT_NE(body["error"]["message"].get<std::string>().find(message_part), std::string::npos)
+        << target << ": " << body.dump();
+    EXPECT_EQ(answer.Header("content-type"), "application/json");
+  }
+
+  static inline std::string* database_url_ = nullptr;
+  static inline ApiUnderTest* api_ = nullptr;
+};
+
+TEST_F(ApiTest, HealthReadyAndMetricsAnswer) {
+  EXPECT_EQ(Body(Get("/health"))["status"], "ok");
+  const auto ready = Get("/ready");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(Body(ready)["postgres"]["status"], "up");
+  EXPECT_EQ(Body(ready)["redis"]["status"], "up");
+  ASSERT_EQ(Get("/v1/companies/AAPL").status, 200);
+  const auto metrics = Get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find(R"(http_requests_total{endpoint="/v1/companies/{id}",method="GET",status="200"})"),
+            std::string::npos)
+      << metrics.body.substr(0, 2000);
+  EXPECT_NE(metrics.body.find("http_request_duration_seconds_bucket{endpoint=\"/v1/companies/{id}\""), std::string::npos);
+  EXPECT_NE(metrics.body.find("financialapi_db_pool_size 4"), std::string::npos);
+  EXPECT_NE(metrics.body.find("financialapi_db_pool_in_use"), std::string::npos);
+  EXPECT_NE(metrics.body.find(R"(financialapi_cache_requests_total{layer="local",result="miss"})"), std::string::npos);
+  EXPECT_NE(metrics.body.find("financialapi_redis_memory_used_bytes"), std::string::npos);
+}
+
+TEST_F(ApiTest, SpotValuesComeBackThroughTheApi) {
+  // Apple's Assets at 2025-09-27 = 359,241,000,000 USD in every filing that reports it.
+  const json concept_doc = Body(Get("/v1/companies/AAPL/concepts/us-gaap/Assets"));
+  int seen = 0;
+  for (const auto& fact : concept_doc["units"]["USD"]) {
+    if (fact["end"] == "2025-09-27") {
+      EXPECT_EQ(fact["val"].get<std::int64_t>(), 359241000000);
+      ++seen;
+    }
+  }
+  EXPECT_GT(seen, 0);
+
+  const json income = Body(Get("/v1/companies/AAPL/statements/income?period=annual&limit=3"));
+  ASSERT_EQ(income["periods"].size(), 3u) << income.dump();
+  const json& fy2025 = income["periods"][0];
+  EXPECT_EQ(fy2025["fiscalYear"], 2025);
+  EXPECT_EQ(fy2025["start"], "2024-09-29");
+  EXPECT_EQ(fy2025["end"], "2025-09-27");
+  EXPECT_DOUBLE_EQ(fy2025["items"]["epsDiluted"]["value"].get<double>(), 7.46);
+  EXPECT_EQ(fy2025["items"]["epsDiluted"]["unit"], "USD/shares");
+  EXPECT_EQ(fy2025["items"]["revenue"]["concept"], "us-gaap:RevenueFromContractWithCustomerExcludingAssessedTax");
+  EXPECT_EQ(income["periods"][1]["fiscalYear"], 2024);
+
+  const json balance = Body(Get("/v1/companies/320193/statements/balance?period=annual&limit=1"));
+  EXPECT_EQ(balance["periods"][0]["end"], "2025-09-27");
+  EXPECT_EQ(balance["periods"][0]["items"]["totalAssets"]["value"].get<std::int64_t>(), 359241000000);
+
+  const json quarterly = Body(Get("/v1/companies/AAPL/statements/income?period=quarterly&limit=4"));
+  ASSERT_EQ(quarterly["periods"].size(), 4u);
+  for (const auto& period : quarterly["periods"]) EXPECT_NE(period["fiscalPeriod"], "FY") << period.dump();
+
+  const json cashflow = Body(Get("/v1/companies/NVDA/statements/cashflow"));
+  EXPECT_TRUE(cashflow["periods"][0]["items"].contains("operatingCashFlow")) << cashflow.dump().substr(0, 500);
+
+  // An IFRS filer (a 20-F with ifrs-full concepts) falls through the chains to the ifrs-full tags.
+  const json ifrs = Body(Get("/v1/companies/1997711/statements/balance"));
+  ASSERT_FALSE(ifrs["periods"].empty()) << ifrs.dump().substr(0, 300);
+  EXPECT_EQ(ifrs["periods"][0]["form"], "20-F");
+  EXPECT_EQ(ifrs["periods"][0]["items"]["totalAssets"]["concept"], "ifrs-full:Assets");
+  EXPECT_EQ(ifrs["periods"][0]["items"]["totalAssets"]["unit"], ifrs["currency"]);
+}
+
+TEST_F(ApiTest, SecCompatiblePathsReturnTheSourceDocuments) {
+  for (const auto& entry : std::filesystem::directory_iterator(SourcePath("data/sec/companyfacts"))) {
+    const std::string name = entry.path().filename().string();
+    const auto answer = Get("/api/xbrl/companyfacts/" + name);
+    ASSERT_EQ(answer.status, 200) << name;
+    EXPECT_EQ(Body(answer), Source("companyfacts/" + name)) << name;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(SourcePath("data/sec/submissions"))) {
+    const std::string name = entry.path().filename().string();
+    const auto answer = Get("/submissions/" + name);
+    ASSERT_EQ(answer.status, 200) << name;
+    EXPECT_EQ(Body(answer), Source("submissions/" + name)) << name;
+  }
+  const json apple = Source("companyfacts/CIK0000320193.json");
+  const json concept_doc = Body(Get("/api/xbrl/companyconcept/CIK0000320193/us-gaap/EarningsPerShareDiluted.json"));
+  EXPECT_EQ(concept_doc["units"], apple["facts"]["us-gaap"]["EarningsPerShareDiluted"]["units"]);
+  EXPECT_EQ(concept_doc["label"], apple["facts"]["us-gaap"]["EarningsPerShareDiluted"]["label"]);
+  EXPECT_EQ(concept_doc["entityName"], "Apple Inc.");
+  // The v1 facts endpoint has the same shape.
+  EXPECT_EQ(Body(Get("/v1/companies/aapl/facts")), apple);
+}
+
+TEST_F(ApiTest, FramesHoldTheFactsSecMarkedForThePeriod) {
+  // Expected points: every fact in the sample whose frame is CY2024Q4I (Assets, USD), one per company.
+  std::map<std::int64_t, json> expected;
+  for (const auto& entry : std::filesystem::directory_iterator(SourcePath("data/sec/companyfacts"))) {
+    const json doc = Source("companyfacts/" + entry.path().filename().string());
+    const auto assets = doc["facts"].value("us-gaap", json::object()).value("Assets", json::object());
+    for (const auto& fact : assets.value("units", json::object()).value("USD", json::array())) {
+      if (fact.value("frame", "") == "CY2024Q4I") expected[doc["cik"].get<std::int64_t>()] = fact;
+    }
+  }
+  ASSERT_GE(expected.size(), 2u);
+  for (const std::string path : {"/v1/frames/us-gaap/Assets/USD/CY2024Q4I", "/api/xbrl/frames/us-gaap/Assets/USD/CY2024Q4I.json"}) {
+    const json frame = Body(Get(path));
+    EXPECT_EQ(frame["ccp"], "CY2024Q4I");
+    EXPECT_EQ(frame["uom"], "USD");
+    ASSERT_EQ(frame["pts"].get<std::size_t>(), expected.size()) << frame.dump();
+    for (const auto& point : frame["data"]) {
+      const auto& fact = expected.at(point["cik"].get<std::int64_t>());
+      EXPECT_EQ(point["val"], fact["val"]);
+      EXPECT_EQ(point["end"], fact["end"]);
+      EXPECT_EQ(point["accn"], fact["accn"]);
+    }
+  }
+  // Per-share units are written "USD-per-shares" in URLs.
+  const auto eps = Get("/v1/frames/us-gaap/EarningsPerShareDiluted/USD-per-shares/CY2024");
+  EXPECT_EQ(eps.status, 200) << eps.body;
+  EXPECT_EQ(Body(eps)["uom"], "USD-per-shares");
+}
+
+TEST_F(ApiTest, CompanyLookupSearchAndProfile) {
+  for (const std::string id : {"AAPL", "aapl", "320193", "0000320193", "CIK0000320193"}) {
+    const auto answer = Get("/v1/companies/" + id);
+    ASSERT_EQ(answer.status, 200) << id;
+    EXPECT_EQ(Body(answer)["cik"], 320193) << id;
+  }
+  const json apple = Body(Get("/v1/companies/AAPL"));
+  EXPECT_EQ(apple["name"], "Apple Inc.");
+  EXPECT_EQ(apple["fiscalYearEnd"], "0926");
+  EXPECT_EQ(apple["hasFacts"], true);
+  EXPECT_EQ(apple["hasSubmissions"], true);
+  EXPECT_EQ(apple["tickers"][0], "AAPL");
+  // Known only from company_tickers.json: a profile with nulls, no facts.
+  const json berkshire = Body(Get("/v1/companies/BRK-B"));
+  EXPECT_EQ(berkshire["hasSubmissions"], false);
+  EXPECT_TRUE(berkshire["sic"].is_null());
+
+  const json search = Body(Get("/v1/companies?search=nvidia"));
+  ASSERT_FALSE(search["companies"].empty());
+  EXPECT_EQ(search["companies"][0]["cik"], 1045810);
+  const json page1 = Body(Get("/v1/companies?search=a&limit=5"));
+  const json page2 = Body(Get("/v1/companies?search=a&limit=5&offset=5"));
+  EXPECT_EQ(page1["total"], page2["total"]);
+  EXPECT_GT(page1["total"].get<int>(), 10);
+  EXPECT_EQ(page1["companies"].size(), 5u);
+  EXPECT_NE(page1["companies"][0], page2["companies"][0]);
+  // LIKE wildcards are literal: no company name starts with "%".
+  EXPECT_EQ(Body(Get("/v1/companies?search=%25"))["total"], 0);
+}
+
+TEST_F(ApiTest, FilingsFilterAndPage) {
+  const json all = Body(Get("/v1/companies/AAPL/filings?limit=1000"));
+  const int total = all["total"].get<int>();
+  ASSERT_EQ(all["filings"].size(), static_cast<std::size_t>(std::min(total, 1000)));
+  // Past the largest page: the rest comes with an offset.
+  ASSERT_GT(total, 1000);
+  EXPECT_EQ(Body(Get("/v1/companies/AAPL/filings?limit=1000&offset=1000"))["filings"].size(),
+            static_cast<std::size_t>(total - 1000));
+  for (std::size_t i = 1; i < all["filings"].size(); ++i) {
+    EXPECT_GE(all["filings"][i - 1]["filingDate"].get<std::string>(), all["filings"][i]["filingDate"].get<std::string>());
+  }
+  const json first = Body(Get("/v1/companies/AAPL/filings?limit=10"));
+  const json second = Body(Get("/v1/companies/AAPL/filings?limit=10&offset=10"));
+  EXPECT_EQ(first["filings"][0], all["filings"][0]);
+  EXPECT_EQ(second["filings"][0], all["filings"][10]);
+
+  const json annual = Body(Get("/v1/companies/AAPL/filings?form=10-K,10-Q&from=2020-01-01&to=2024-12-31"));
+  ASSERT_GT(annual["total"].get<int>(), 10);
+  for (const auto& filing : annual["filings"]) {
+    EXPECT_TRUE(filing["form"] == "10-K" || filing["form"] == "10-Q") << filing.dump();
+    EXPECT_GE(filing["filingDate"].get<std::string>(), "2020-01-01");
+    EXPECT_LE(filing["filingDate"].get<std::string>(), "2024-12-31");
+  }
+  // Tesla's older page adds filings before 2018.
+  const json tesla = Body(Get("/v1/companies/TSLA/filings?to=2010-12-31&limit=5"));
+  EXPECT_GT(tesla["total"].get<int>(), 0);
+}
+
+TEST_F(ApiTest, BadInputGetsAJsonErrorWithTheRightStatus) {
+  ExpectError("/v1/companies/NOPE", 404, "no company with ticker NOPE");
+  ExpectError("/v1/companies/12345678901", 400, "malformed CIK");
+  ExpectError("/v1/companies/AA%20PL", 400, "malformed company identifier");
+  ExpectError("/v1/companies/9999999999", 404, "no company with CIK");
+  ExpectError("/v1/companies/AAPL/statements/income?period=weekly", 400, "period");
+  ExpectError("/v1/companies/AAPL/statements/profit", 400, "unknown statement");
+  ExpectError("/v1/companies/AAPL/statements/income?limit=500", 400, "limit");
+  ExpectError("/v1/companies/AAPL/concepts/not-a-taxonomy/Assets", 404, "unknown taxonomy");
+  ExpectError("/v1/companies/AAPL/concepts/US_GAAP/Assets", 400, "malformed taxonomy");
+  ExpectError("/v1/companies/AAPL/concepts/us-gaap/NoSuchConcept", 404, "no facts for us-gaap:NoSuchConcept");
+  ExpectError("/v1/companies/AAPL/concepts/us-gaap/Bad-Tag", 400, "malformed concept tag");
+  ExpectError("/v1/frames/us-gaap/Assets/USD/2024Q4", 400, "malformed period");
+  ExpectError("/v1/frames/us-gaap/Assets/USD/CY1990Q1I", 404, "no facts");
+  ExpectError("/v1/companies/AAPL/filings?limit=5000", 400, "limit");
+  ExpectError("/v1/companies/AAPL/filings?offset=-1", 400, "offset");
+  ExpectError("/v1/companies/AAPL/filings?from=2024-13-01", 400, "from");
+  ExpectError("/v1/companies/AAPL/filings?form=10-K;DROP", 400, "form");
+  ExpectError("/v1/companies", 400, "search");
+  ExpectError("/api/xbrl/companyfacts/CIK320193.json", 400, "malformed CIK");
+  ExpectError("/api/xbrl/companyfacts/CIK0000000001.json", 404, "no company facts");
+  ExpectError("/api/xbrl/companyfacts/CIK0000320193", 404, ".json");
+  ExpectError("/submissions/CIK0000320193-submissions-9.json", 400, "malformed submissions page");
+  ExpectError("/submissions/CIK0000320193-submissions-001.json", 404, "no submissions page");
+  ExpectError("/no/such/path", 404, "no such endpoint");
+  const auto post = Fetch(api_->port(), "/v1/companies/AAPL", {}, "POST");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.Header("allow"), "GET, HEAD");
+  // HEAD: GET's headers, no body.
+  const auto head = Fetch(api_->port(), "/v1/companies/AAPL", {}, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.Header("content-length"), std::to_string(Get("/v1/companies/AAPL").body.size()));
+}
+
+TEST_F(ApiTest, LargeBodiesAreGzippedWhenTheClientAcceptsIt) {
+  const auto plain = Get("/v1/companies/AAPL/facts");
+  const auto zipped = Get("/v1/companies/AAPL/facts", {{"Accept-Encoding", "gzip, deflate"}});
+  ASSERT_EQ(zipped.status, 200);
+  EXPECT_EQ(zipped.Header("content-encoding"), "gzip");
+  EXPECT_EQ(zipped.Header("vary"), "Accept-Encoding");
+  EXPECT_TRUE(plain.Header("content-encoding").empty());
+  EXPECT_LT(zipped.body.size(), plain.body.size() / 5);
+  auto unzipped = http::GzipDecompress(zipped.body);
+  ASSERT_TRUE(unzipped.ok()) << unzipped.status();
+  EXPECT_EQ(*unzipped, plain.body);
+  // Small bodies are not worth it.
+  EXPECT_TRUE(Get("/health", {{"Accept-Encoding", "gzip"}}).Header("content-encoding").empty());
+}
+
+TEST_F(ApiTest, AnswersComeFromTheLocalLayerThenRedisThenPostgres) {
+  const std::string path = "/v1/companies/NVDA/concepts/us-gaap/Revenues";
+  EXPECT_EQ(Get(path).Header("x-cache"), "miss");
+  EXPECT_EQ(Get(path).Header("x-cache"), "local");
+  // A second server on the same Redis prefix without a local layer finds the body in Redis.
+  auto config = TestConfig(*database_url_);
+  config.local_cache_ttl_seconds = 0;
+  ApiUnderTest no_local(config);
+  EXPECT_EQ(no_local.Get(path).Header("x-cache"), "miss");
+  EXPECT_EQ(no_local.Get(path).Header("x-cache"), "redis");
+  EXPECT_EQ(no_local.Get(path).body, Get(path).body);
+}
+
+TEST_F(ApiTest, ConcurrentRequestsForAColdKeyComputeItOnce) {
+  ApiUnderTest fresh(TestConfig(*database_url_));
+  std::vector<std::string> sources(24);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    threads.emplace_back([&, i] { sources[i] = fresh.Get("/v1/companies/AAPL/facts").Header("x-cache"); });
+  }
+  for (auto& t : threads) t.join();
+  const auto misses = std::count(sources.begin(), sources.end(), "miss");
+  EXPECT_EQ(misses, 1);
+  for (const auto& source : sources) EXPECT_TRUE(source == "miss" || source == "shared" || source == "local") << source;
+}
+
+TEST_F(ApiTest, RateLimitRefusesOverTheBurstWithRetryAfter) {
+  auto config = TestConfig(*database_url_);
+  // One token per 10 s: a slow machine cannot refill the bucket between the requests.
+  config.rate_limit_rps = 0.1;
+  config.rate_limit_burst = 3;
+  ApiUnderTest limited(config);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limited.Get("/v1/companies/AAPL").status, 200) << i;
+  const auto refused = limited.Get("/v1/companies/AAPL");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_GE(std::stoi(refused.Header("retry-after").empty() ? "0" : refused.Header("retry-after")), 1);
+  EXPECT_EQ(Body(refused)["error"]["code"], 429);
+  // Probes and metrics are not limited; another client (API key) has its own bucket.
+  EXPECT_EQ(limited.Get("/health").status, 200);
+  EXPECT_EQ(limited.Get("/v1/companies/AAPL", {{"X-API-Key", "someone-else"}}).status, 200);
+}
+
+TEST_F(ApiTest, ApiKeysFromAFileAreRequiredWhenConfigured) {
+  const auto file = std::filesystem::temp_directory_path() / ("keys-" + std::to_string(::getpid()));
+  std::ofstream(file) << "# keys for tests\n\nkey-one\n  key-two  \n";
+  auto config = TestConfig(*database_url_);
+  config.api_keys_file = file.string();
+  ApiUnderTest keyed(config);
+  EXPECT_EQ(keyed.Get("/v1/companies/AAPL").status, 401);
+  EXPECT_EQ(keyed.Get("/v1/companies/AAPL", {{"X-API-Key", "wrong"}}).status, 403);
+  EXPECT_EQ(keyed.Get("/v1/companies/AAPL", {{"X-API-Key", "key-one"}}).status, 200);
+  EXPECT_EQ(keyed.Get("/v1/companies/AAPL", {{"Authorization", "Bearer key-two"}}).status, 200);
+  EXPECT_EQ(keyed.Get("/health").status, 200);
+  EXPECT_EQ(keyed.Get("/ready").status, 200);
+  std::filesystem::remove(file);
+}
+
+}  // namespace
+}  // namespace financialapi::testing

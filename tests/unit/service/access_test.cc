@@ -1,0 +1,235 @@
+// Per-client rate limits and API keys, with time driven by a ManualClock.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "financialapi/common/clock.h"
+#include "financialapi/service/access.h"
+
+namespace financialapi::service {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+int Allowed(RateLimiter& limiter, const std::string& client, int attempts) {
+  int allowed = 0;
+  for (int i = 0; i < attempts; ++i) allowed += limiter.Admit(client).allowed ? 1 : 0;
+  return allowed;
+}
+
+TEST(ClientRateLimiterTest, BurstThenRefusalWithRetryAfter) {
+  ManualClock clock;
+  RateLimiter limiter(10, 20, clock);
+  for (int i = 0; i < 20; ++i) {
+    const auto decision = limiter.Admit("10.0.0.1");
+    ASSERT_TRUE(decision.allowed) << "request " << i;
+    EXPECT_EQ(decision.retry_after_seconds, 0);
+  }
+  const auto refused = limiter.Admit("10.0.0.1");
+  EXPECT_FALSE(refused.allowed);
+  // A token is back in 0.1 s: Retry-After is whole seconds, at least 1.
+  EXPECT_EQ(refused.retry_after_seconds, 1);
+  // Refusals take nothing: still refused, no debt piles up.
+  EXPECT_EQ(Allowed(limiter, "10.0.0.1", 50), 0);
+  clock.Advance(milliseconds(100));
+  EXPECT_EQ(Allowed(limiter, "10.0.0.1", 5), 1);
+}
+
+TEST(ClientRateLimiterTest, RefillsWithTime) {
+  ManualClock clock;
+  RateLimiter limiter(10, 20, clock);
+  EXPECT_EQ(Allowed(limiter, "c", 30), 20);
+  clock.Advance(seconds(1));
+  EXPECT_EQ(Allowed(limiter, "c", 30), 10);
+  clock.Advance(seconds(60));  // never more than the burst
+  EXPECT_EQ(Allowed(limiter, "c", 30), 20);
+}
+
+TEST(ClientRateLimiterTest, RetryAfterCountsWholeSecondsUntilTheNextToken) {
+  ManualClock clock;
+  RateLimiter limiter(0.1, 1, clock);  // one request per 10 s
+  EXPECT_TRUE(limiter.Admit("slow").allowed);
+  auto refused = limiter.Admit("slow");
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after_seconds, 10);
+  clock.Advance(milliseconds(4500));
+  refused = limiter.Admit("slow");
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after_seconds, 6);  // 5.5 s rounded up
+  clock.Advance(milliseconds(5500));
+  EXPECT_TRUE(limiter.Admit("slow").allowed);
+}
+
+TEST(ClientRateLimiterTest, ClientsHaveSeparateBuckets) {
+  ManualClock clock;
+  RateLimiter limiter(10, 20, clock);
+  EXPECT_EQ(Allowed(limiter, "key:alice", 25), 20);
+  EXPECT_FALSE(limiter.Admit("key:alice").allowed);
+  EXPECT_EQ(Allowed(limiter, "key:bob", 25), 20);
+  EXPECT_EQ(Allowed(limiter, "10.0.0.7", 1), 1);
+  EXPECT_EQ(limiter.TrackedClients(), 3u);
+}
+
+TEST(ClientRateLimiterTest, ZeroRateIsUnlimited) {
+  ManualClock clock;
+  RateLimiter limiter(0, 20, clock);
+  EXPECT_EQ(Allowed(limiter, "c", 1000), 1000);
+  EXPECT_EQ(limiter.TrackedClients(), 0u);
+  RateLimiter negative(-1, 20, clock);
+  EXPECT_EQ(Allowed(negative, "c", 100), 100);
+}
+
+TEST(ClientRateLimiterTest, IdleBucketsAreSwept) {
+  ManualClock clock;
+  RateLimiter limiter(10, 20, clock);  // a bucket refills completely in 2 s
+  EXPECT_EQ(Allowed(limiter, "a", 30), 20);
+  EXPECT_TRUE(limiter.Admit("b").allowed);
+  EXPECT_EQ(limiter.TrackedClients(), 2u);
+  clock.Advance(seconds(9));
+  EXPECT_TRUE(limiter.Admit("b").allowed);  // b stays active
+  EXPECT_EQ(limiter.TrackedClients(), 2u);  // sweeps run at most every 10 s
+  clock.Advance(seconds(1));
+  EXPECT_TRUE(limiter.Admit("c").allowed);
+  // a idle for 10 s is gone, b (idle 1 s) stays, c is new.
+  EXPECT_EQ(limiter.TrackedClients(), 2u);
+  // a comes back with a full bucket, as if it had been kept.
+  EXPECT_EQ(Allowed(limiter, "a", 30), 20);
+  EXPECT_EQ(limiter.TrackedClients(), 3u);
+  clock.Advance(seconds(600));
+  EXPECT_TRUE(limiter.Admit("d").allowed);
+  EXPECT_EQ(limiter.TrackedClients(), 1u);
+}
+
+// --- API keys --------------------------------------------------------------------------------------
+
+class ApiKeysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("financialapi-apikeys-" + std::to_string(::getpid()) + "-" + info->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = dir_ / "api-keys";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes the file and moves its modification time forward, as a Secret update would.
+  void Write(const std::string& content) {
+    std::filesystem::file_time_type previous{};
+    const bool existed = std::filesystem::exists(path_);
+    if (existed) previous = std::filesystem::last_write_time(path_);
+    {
+      std::ofstream out(path_, std::ios::trunc);
+      out << content;
+    }
+    if (existed) std::filesystem::last_write_time(path_, previous + seconds(1));
+  }
+
+  std::filesystem::path dir_;
+  std::filesystem::path path_;
+  ManualClock clock_;
+};
+
+TEST_F(ApiKeysTest, NoFileConfiguredRequiresNoKey) {
+  ApiKeys keys(std::nullopt, seconds(5), clock_);
+  EXPECT_FALSE(keys.Enabled());
+  EXPECT_TRUE(keys.Check(std::nullopt).ok());
+  EXPECT_TRUE(keys.Check("anything").ok());
+  EXPECT_TRUE(keys.FileStatus().ok());
+}
+
+TEST_F(ApiKeysTest, MissingFileRequiresNoKey) {
+  ApiKeys keys(path_, seconds(5), clock_);
+  EXPECT_FALSE(keys.Enabled());
+  EXPECT_TRUE(keys.Check(std::nullopt).ok());
+  EXPECT_TRUE(keys.FileStatus().ok()) << keys.FileStatus();
+}
+
+TEST_F(ApiKeysTest, EmptyOrCommentOnlyFileRequiresNoKey) {
+  Write("# no keys yet\n\n   \n");
+  ApiKeys keys(path_, seconds(5), clock_);
+  EXPECT_FALSE(keys.Enabled());
+  EXPECT_TRUE(keys.Check(std::nullopt).ok());
+}
+
+TEST_F(ApiKeysTest, KeysWithCommentsAndBlankLines) {
+  Write("# production keys\n\n  key-one  \nkey-two\r\n\t\n#key-three\n");
+  ApiKeys keys(path_, seconds(5), clock_);
+  EXPECT_TRUE(keys.Enabled());
+  EXPECT_TRUE(keys.Check("key-one").ok()) << keys.Check("key-one");
+  EXPECT_TRUE(keys.Check("key-two").ok()) << keys.Check("key-two");
+
+  const Status commented = keys.Check("key-three");
+  EXPECT_EQ(commented.code(), StatusCode::kPermissionDenied) << commented;
+  EXPECT_EQ(keys.Check("# production keys").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(keys.Check("key-one ").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(keys.Check("KEY-ONE").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(keys.Check("wrong").code(), StatusCode::kPermissionDenied);
+
+  const Status missing = keys.Check(std::nullopt);
+  EXPECT_EQ(missing.code(), StatusCode::kUnauthenticated) << missing;
+  EXPECT_NE(missing.message().find("X-API-Key"), std::string::npos);
+  EXPECT_EQ(keys.Check("").code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(keys.FileStatus().ok());
+}
+
+TEST_F(ApiKeysTest, RewrittenFileIsReloadedAfterTheRecheckInterval) {
+  Write("old-key\n");
+  ApiKeys keys(path_, seconds(5), clock_);
+  EXPECT_TRUE(keys.Check("old-key").ok());
+
+  Write("new-key\n");
+  // Not looked at again before the interval has passed.
+  clock_.Advance(seconds(4));
+  EXPECT_TRUE(keys.Check("old-key").ok());
+  EXPECT_EQ(keys.Check("new-key").code(), StatusCode::kPermissionDenied);
+
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(keys.Check("new-key").ok());
+  EXPECT_EQ(keys.Check("old-key").code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(ApiKeysTest, DeletedFileMeansNoKeysAndRecreatedFileMeansKeysAgain) {
+  Write("k1\n");
+  ApiKeys keys(path_, seconds(5), clock_);
+  EXPECT_TRUE(keys.Enabled());
+  EXPECT_EQ(keys.Check(std::nullopt).code(), StatusCode::kUnauthenticated);
+
+  std::filesystem::remove(path_);
+  clock_.Advance(seconds(5));
+  EXPECT_FALSE(keys.Enabled());
+  EXPECT_TRUE(keys.Check(std::nullopt).ok());
+  EXPECT_TRUE(keys.FileStatus().ok());
+
+  Write("k2\n");
+  clock_.Advance(seconds(5));
+  EXPECT_TRUE(keys.Enabled());
+  EXPECT_TRUE(keys.Check("k2").ok());
+  EXPECT_EQ(keys.Check("k1").code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(ApiKeysTest, UnchangedFileIsNotReparsed) {
+  Write("k1\n");
+  const auto mtime = std::filesystem::last_write_time(path_);
+  ApiKeys keys(path_, seconds(5), clock_);
+  EXPECT_TRUE(keys.Check("k1").ok());
+  // Same modification time, different content: the file is not read again.
+  {
+    std::ofstream out(path_, std::ios::trunc);
+    out << "k2\n";
+  }
+  std::filesystem::last_write_time(path_, mtime);
+  clock_.Advance(seconds(10));
+  EXPECT_TRUE(keys.Check("k1").ok());
+  EXPECT_EQ(keys.Check("k2").code(), StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace financialapi::service
