@@ -127,6 +127,37 @@ std::optional<std::string_view> Request::QueryValue(std::string_view name) const
   return std::nullopt;
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence starting at text[i], or 0 when it is not one (stray
+// continuation bytes, overlong forms, surrogates, beyond U+10FFFF).
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  unsigned char min = 0x80, max = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) min = 0xA0;
+    if (lead == 0xED) max = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) min = 0x90;
+    if (lead == 0xF4) max = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size() || byte(i + 1) < min || byte(i + 1) > max) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 Response ErrorResponse(int status, std::string_view message) {
   Response response;
   response.status = status;
@@ -135,7 +166,22 @@ Response ErrorResponse(int status, std::string_view message) {
   body += R"({"error":{"code":)";
   body += std::to_string(status);
   body += R"(,"message":")";
-  for (const char c : message) {
+  // Messages echo what clients sent (paths, parameters): bytes that are not UTF-8 become U+FFFD so the
+  // body stays valid JSON.
+  for (std::size_t i = 0; i < message.size();) {
+    const char c = message[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      const std::size_t length = Utf8SequenceLength(message, i);
+      if (length == 0) {
+        body += "\\ufffd";
+        ++i;
+      } else {
+        body.append(message.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
     switch (c) {
       case '"': body += "\\\""; break;
       case '\\': body += "\\\\"; break;
@@ -143,15 +189,16 @@ Response ErrorResponse(int status, std::string_view message) {
       case '\r': body += "\\r"; break;
       case '\t': body += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (u < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
           body += "\\u00";
-          body.push_back(kHex[(static_cast<unsigned char>(c) >> 4) & 0xF]);
-          body.push_back(kHex[static_cast<unsigned char>(c) & 0xF]);
+          body.push_back(kHex[(u >> 4) & 0xF]);
+          body.push_back(kHex[u & 0xF]);
         } else {
           body.push_back(c);
         }
     }
+    ++i;
   }
   body += "\"}}";
   return response;

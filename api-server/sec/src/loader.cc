@@ -156,8 +156,9 @@ Status Loader::LoadCompanyFacts(std::string_view text, std::string_view name, Lo
   const std::string cik = std::to_string(doc.cik);
   std::string concept_copy;
   for (std::size_t i = 0; i < doc.concepts.size(); ++i) {
-    const auto& c = doc.concepts[i];
-    db::AppendCopyRow(concept_copy, {c.taxonomy, c.tag, Optional(c.label), Optional(c.description), std::to_string(i)});
+    const auto& entry = doc.concepts[i];
+    db::AppendCopyRow(concept_copy, {entry.taxonomy, entry.tag, Optional(entry.label), Optional(entry.description),
+                                     std::to_string(i)});
   }
   auto& c = connection_;
   const Status status = store::InTransaction(c, [&]() -> Status {

@@ -521,7 +521,8 @@ http::Response FinancialApi::Readiness() {
   }
   if (const Status keys = api_keys_.FileStatus(); !keys.ok()) report["apiKeys"] = {{"status", "error"}, {"detail", keys.message()}};
   if (!ready) report["status"] = "unavailable";
-  readiness_ = http::Response{.status = ready ? 200 : 503, .body = report.dump()};
+  readiness_ = http::Response{.status = ready ? 200 : 503,
+                              .body = report.dump(-1, ' ', false, json::error_handler_t::replace)};
   readiness_checked_ = now;
   return *readiness_;
 }

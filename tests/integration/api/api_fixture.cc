@@ -16,25 +16,45 @@
 
 namespace financialapi::testing {
 
-std::string CreateDatabase(const std::string& prefix) {
-  static std::atomic<int> counter{0};
+namespace {
+
+// A connection to the shared server's `postgres` database (nullptr and a test failure without one),
+// and the URL of another database on it.
+std::unique_ptr<db::PostgresConnection> AdminConnection() {
   const std::string url = PostgresUrl();
   if (url.empty()) {
     ADD_FAILURE() << "the databases fixture did not run";
-    return "";
+    return nullptr;
   }
   auto admin = db::PostgresConnection::Connect(url);
   if (!admin.ok()) {
     ADD_FAILURE() << admin.status();
-    return "";
+    return nullptr;
   }
-  const std::string name = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  if (auto created = (*admin)->Execute("CREATE DATABASE " + name); !created.ok()) {
+  return std::move(admin).value();
+}
+
+std::string DatabaseUrl(const std::string& database) {
+  const std::string url = PostgresUrl();  // ends in /postgres
+  return url.substr(0, url.rfind('/') + 1) + database;
+}
+
+std::string UniqueDatabaseName(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+}
+
+}  // namespace
+
+std::string CreateDatabase(const std::string& prefix) {
+  auto admin = AdminConnection();
+  if (!admin) return "";
+  const std::string name = UniqueDatabaseName(prefix);
+  if (auto created = admin->Execute("CREATE DATABASE " + name); !created.ok()) {
     ADD_FAILURE() << created.status();
     return "";
   }
-  // The fixture's URL ends in /postgres.
-  return url.substr(0, url.rfind('/') + 1) + name;
+  return DatabaseUrl(name);
 }
 
 void LoadSampleData(const std::string& url) {
@@ -47,31 +67,21 @@ void LoadSampleData(const std::string& url) {
 }
 
 std::string CreateSampleDatabase(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  const std::string url = PostgresUrl();
-  if (url.empty()) {
-    ADD_FAILURE() << "the databases fixture did not run";
-    return "";
-  }
-  auto admin = db::PostgresConnection::Connect(url);
-  if (!admin.ok()) {
-    ADD_FAILURE() << admin.status();
-    return "";
-  }
-  const std::string base = url.substr(0, url.rfind('/') + 1);
-  const std::string name = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  auto admin = AdminConnection();
+  if (!admin) return "";
+  const std::string name = UniqueDatabaseName(prefix);
   // One process at a time: the first loads the template, the others wait and copy it.
-  EXPECT_TRUE((*admin)->Execute("SELECT pg_advisory_lock(4242)").ok());
-  auto exists = (*admin)->Execute("SELECT 1 FROM pg_database WHERE datname = 'sec_sample_template'");
+  EXPECT_TRUE(admin->Execute("SELECT pg_advisory_lock(4242)").ok());
+  auto exists = admin->Execute("SELECT 1 FROM pg_database WHERE datname = 'sec_sample_template'");
   if (exists.ok() && exists->rows.empty()) {
-    EXPECT_TRUE((*admin)->Execute("CREATE DATABASE sec_sample_loading").ok());
-    LoadSampleData(base + "sec_sample_loading");
-    EXPECT_TRUE((*admin)->Execute("ALTER DATABASE sec_sample_loading RENAME TO sec_sample_template").ok());
+    EXPECT_TRUE(admin->Execute("CREATE DATABASE sec_sample_loading").ok());
+    LoadSampleData(DatabaseUrl("sec_sample_loading"));
+    EXPECT_TRUE(admin->Execute("ALTER DATABASE sec_sample_loading RENAME TO sec_sample_template").ok());
   }
-  auto created = (*admin)->Execute("CREATE DATABASE " + name + " TEMPLATE sec_sample_template");
+  auto created = admin->Execute("CREATE DATABASE " + name + " TEMPLATE sec_sample_template");
   EXPECT_TRUE(created.ok()) << created.status();
-  EXPECT_TRUE((*admin)->Execute("SELECT pg_advisory_unlock(4242)").ok());
-  return base + name;
+  EXPECT_TRUE(admin->Execute("SELECT pg_advisory_unlock(4242)").ok());
+  return DatabaseUrl(name);
 }
 
 std::string HttpAnswer::Header(const std::string& name) const {

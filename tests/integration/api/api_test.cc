@@ -2,6 +2,7 @@
 // database of this suite's own) and Redis (a key prefix of its own).
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -261,6 +262,26 @@ TEST_F(ApiTest, BadInputGetsAJsonErrorWithTheRightStatus) {
   EXPECT_EQ(head.status, 200);
   EXPECT_TRUE(head.body.empty());
   EXPECT_EQ(head.Header("content-length"), std::to_string(Get("/v1/companies/AAPL").body.size()));
+}
+
+TEST_F(ApiTest, RandomTargetsGetJsonAnswersAndNeverBringTheServerDown) {
+  // Pieces of real paths, shuffled with junk: every answer must be a JSON body with a status below 500.
+  const std::vector<std::string> pieces = {"v1", "companies", "AAPL", "320193", "CIK0000320193.json", "concepts",
+                                           "us-gaap", "Assets", "frames", "USD", "CY2024Q4I", "statements", "income",
+                                           "api", "xbrl", "companyfacts", "submissions", "%00", "%2F", "..", "",
+                                           std::string(300, 'A'), "%ZZ", "?limit=-1", "?search=%25", "?period=",
+                                           "\xff", "CIK", "9999999999", "USD-per-shares", "filings?form=,,"};
+  std::mt19937 random(20261128);
+  for (int i = 0; i < 300; ++i) {
+    std::string target;
+    const int segments = 1 + static_cast<int>(random() % 7);
+    for (int j = 0; j < segments; ++j) target += "/" + pieces[random() % pieces.size()];
+    const auto answer = Get(target);
+    ASSERT_NE(answer.status, 0) << "no answer for " << target;
+    EXPECT_LT(answer.status, 500) << target << ": " << answer.body;
+    EXPECT_FALSE(json::parse(answer.body, nullptr, false).is_discarded()) << target << ": " << answer.body;
+  }
+  EXPECT_EQ(Get("/health").status, 200);
 }
 
 TEST_F(ApiTest, LargeBodiesAreGzippedWhenTheClientAcceptsIt) {

@@ -716,3 +716,18 @@ TEST(HttpGzipTest, AcceptsGzipFollowsQValues) {
 
 }  // namespace
 }  // namespace financialapi::http
+
+namespace financialapi::http {
+namespace {
+
+TEST(HttpServerTest, ErrorResponseKeepsValidUtf8AndReplacesTheRest) {
+  // "é" (2 bytes), "€" (3), "😀" (4) pass through; a lone 0xFF, a stray continuation byte, an overlong
+  // '/' (C0 AF), a surrogate (ED A0 80) and a truncated sequence become U+FFFD.
+  const Response response = ErrorResponse(404, "é € 😀 \xff \x80 \xc0\xaf \xed\xa0\x80 \xe2\x82");
+  EXPECT_EQ(response.body,
+            "{\"error\":{\"code\":404,\"message\":\"é € 😀 \\ufffd \\ufffd \\ufffd\\ufffd "
+            "\\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"}}");
+}
+
+}  // namespace
+}  // namespace financialapi::http
