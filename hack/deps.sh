@@ -10,7 +10,7 @@ packages=(
   libcpprest-dev libboost-dev libssl-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libpq-dev libhiredis-dev
   # servers and tools the tests start on loopback
-  postgresql redis-server prometheus curl jq
+  postgresql redis-server prometheus curl jq python3-yaml
   # benchmarks: load generator and the static-file baseline of make bench-api
   wrk nginx
   # Go builds the upstream control-plane binaries once (hack/build-control-plane.sh)

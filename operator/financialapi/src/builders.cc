@@ -474,7 +474,10 @@ Json ServiceMonitor(const FinancialApi& api) {
   Json object = Object(resources::kServiceMonitors, Metadata(api, ApiName(api), "api", "financial-api-server"));
   object["spec"] = {{"selector", {{"matchLabels", SelectorLabels(api, "api")}}},
                     {"namespaceSelector", {{"matchNames", Json::array({api.ns})}}},
-                    {"endpoints", Json::array({{{"port", "http"}, {"path", "/metrics"}, {"interval", "30s"}}})}};
+                    // honorLabels: the API's route label is called `endpoint`, which the Prometheus Operator
+                    // would otherwise overwrite with the port name (keeping ours as exported_endpoint).
+                    {"endpoints", Json::array({{{"port", "http"}, {"path", "/metrics"}, {"interval", "30s"},
+                                                {"honorLabels", true}}})}};
   return object;
 }
 
@@ -487,9 +490,12 @@ std::string FormatNumber(double value) {
 
 Json PrometheusRule(const FinancialApi& api) {
   const std::string selector = "job=\"" + ApiName(api) + "\",namespace=\"" + api.ns + "\"";
+  // Probes and scrapes are not user traffic: /ready answers 503 while PostgreSQL is down, which the
+  // Ready condition already reports; counting it would double the alarm.
+  const std::string requests = selector + ",endpoint!~\"/health|/ready|/metrics\"";
   auto error_ratio = [&](const std::string& window) {
-    return "(sum(rate(http_requests_total{" + selector + ",status=~\"5..\"}[" + window + "])) / sum(rate(http_requests_total{" +
-           selector + "}[" + window + "])))";
+    return "(sum(rate(http_requests_total{" + requests + ",status=~\"5..\"}[" + window + "])) / sum(rate(http_requests_total{" +
+           requests + "}[" + window + "])))";
   };
   const double availability = std::stod(api.spec.monitoring.availability);
   const double budget = 1.0 - availability / 100.0;
@@ -505,14 +511,17 @@ Json PrometheusRule(const FinancialApi& api) {
       alert("FinancialApiHighErrorRate", error_ratio("5m") + " > 0.05", "2m", "critical",
             "More than 5% of requests to " + api.name + " fail with 5xx"),
       alert("FinancialApiHighLatency",
-            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{" + selector + "}[5m]))) > " +
+            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{" + requests + "}[5m]))) > " +
                 FormatNumber(api.spec.monitoring.latency_p95_seconds),
             "5m", "warning", "p95 latency of " + api.name + " is above " + FormatNumber(api.spec.monitoring.latency_p95_seconds) + "s"),
       alert("FinancialApiDatabaseConnectionsHigh",
             "max(financialapi_db_pool_in_use{" + selector + "} / financialapi_db_pool_size{" + selector + "}) > 0.9",
             "5m", "warning", "The API's database connection pools of " + api.name + " are over 90% in use"),
       alert("FinancialApiRedisMemoryHigh",
-            "max(financialapi_redis_memory_used_bytes{" + selector + "} / financialapi_redis_memory_max_bytes{" + selector + "}) > 0.9",
+            // maxmemory 0 means "no limit" (and both gauges read 0 until Redis was first reached): such
+            // series are dropped by "> 0" instead of dividing by zero (used / 0 = +Inf would fire).
+            "max(financialapi_redis_memory_used_bytes{" + selector + "} / (financialapi_redis_memory_max_bytes{" + selector +
+                "} > 0)) > 0.9",
             "5m", "warning", "Redis of " + api.name + " uses over 90% of maxmemory"),
       // Multi-window burn-rate alerts on the availability objective (Google SRE workbook, ch. 5).
       alert("FinancialApiErrorBudgetFastBurn",
