@@ -32,25 +32,12 @@ WORK="${STATE_DIR}/work"
 
 STARTED=${SECONDS}
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-say() { printf '[%4ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
+source "${BENCH_DIR}/lib.sh"
 
 # --- report -------------------------------------------------------------------------------------------
 # Everything the report shows comes from the raw file: its first line describes the machine and the
 # run ({"bench":"run",...}), its last the end of the run ({"bench":"end",...}).
 
-# summary FILTER FIELD [DIGITS]: "median (min to max)" of FIELD over the raw lines matching the jq FILTER.
-summary() {
-  jq -rs --argjson d "${3:-0}" --argjson only_median "${MEDIAN_ONLY:-false}" "
-    def r: if \$d == 0 then (. + 0.5 | floor | tostring) else (. * pow(10; \$d) + 0.5 | floor) / pow(10; \$d) | tostring end;
-    [.[] | select($1) | .$2] | sort |
-    if length == 0 then \"n/a\"
-    else (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end) as \$m
-      | if \$only_median then \$m | r else \"\(\$m | r) (\(.[0] | r) to \(.[-1] | r))\" end end" "${RAW}"
-}
-# median FILTER FIELD [DIGITS]: the median alone.
-median() { MEDIAN_ONLY=true summary "$@"; }
-# run_field FIELD: a field of the run's first line ("run") or, for end_*, of its last ("end").
-run_field() { jq -rs --arg f "$1" '(map(select(.bench == "run")) + map(select(.bench == "end")) | add)[$f] // "n/a"' "${RAW}"; }
 
 # write_report RAW REPORT
 write_report() {
@@ -148,9 +135,6 @@ fi
 
 [[ -x "${KUBE_BENCH}" ]] || { echo "run-kube-bench: ${KUBE_BENCH} not built (make bench builds it)" >&2; exit 1; }
 
-cluster_down() {  # [--purge]
-  "${REPO_DIR}/hack/local-cluster" down --state-dir "${CLUSTER_DIR}" "$@" >/dev/null 2>&1 || true
-}
 cleanup() {
   local code=$?
   say "stopping the benchmark cluster"
@@ -193,7 +177,6 @@ jq -nc --arg date "$(date -u '+%Y-%m-%d %H:%M')" --arg nproc "$(nproc)" \
   '{bench: "run", date: $date, nproc: $nproc, cpu_model: $cpu, memory: $memory, kernel: $kernel, load_before: $load,
     kubernetes: $k8s, etcd: $etcd, commit: $commit, repeats: $repeats, apply_count: $apply, watch_count: $watch,
     memory_count: $memory_count, per_process_count: $per_process, threads: $threads}' >>"${RAW}"
-record() { jq -c . >>"${RAW}"; }                    # one JSON object on stdin → the raw file
 bench() { "${KUBE_BENCH}" "$@" | tee -a "${RAW}" >/dev/null; }
 now_ns() { date +%s%N; }
 seconds_since() { awk -v from="$1" -v to="$(now_ns)" 'BEGIN { printf "%.3f", (to - from) / 1e9 }'; }

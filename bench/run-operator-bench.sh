@@ -58,23 +58,10 @@ WORK="${STATE_DIR}/operator-work"
 
 STARTED=${SECONDS}
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-say() { printf '[%4ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
+source "${BENCH_DIR}/lib.sh"
 
 # --- report -------------------------------------------------------------------------------------------
 
-# summary FILTER FIELD [DIGITS]: "median (min to max)" of FIELD over the raw lines matching the jq FILTER
-# (FIELD may be a jq path such as steady.writes).
-summary() {
-  jq -rs --argjson d "${3:-0}" --argjson only_median "${MEDIAN_ONLY:-false}" "
-    def r: if \$d == 0 then (. + 0.5 | floor | tostring) else (. * pow(10; \$d) + 0.5 | floor) / pow(10; \$d) | tostring end;
-    [.[] | select($1) | .$2 | select(. != null)] | sort |
-    if length == 0 then \"n/a\"
-    elif length == 1 then .[0] | r
-    else (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end) as \$m
-      | if \$only_median then \$m | r else \"\(\$m | r) (\(.[0] | r) to \(.[-1] | r))\" end end" "${RAW}"
-}
-median() { MEDIAN_ONLY=true summary "$@"; }
-run_field() { jq -rs --arg f "$1" '(map(select(.bench == "run")) + map(select(.bench == "end")) | add)[$f] // "n/a"' "${RAW}"; }
 # config_label CONFIG: how a configuration reads in the tables.
 config_label() {
   if [[ "$1" == default ]]; then echo "default (qps 50, burst 100, 2 workers)"
@@ -197,9 +184,6 @@ done
 # --- cluster and operator -----------------------------------------------------------------------------
 
 OPERATOR_PID=""
-cluster_down() {  # [--purge]
-  "${REPO_DIR}/hack/local-cluster" down --state-dir "${CLUSTER_DIR}" "$@" >/dev/null 2>&1 || true
-}
 stop_operator() {
   [[ -n "${OPERATOR_PID}" ]] || return 0
   local i
@@ -223,17 +207,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# pick_port: a free TCP port on 127.0.0.1 below the ephemeral range.
-pick_port() {
-  local port low attempt
-  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  ((low > 11000)) || low=32768
-  for attempt in $(seq 1 200); do
-    port=$((10000 + RANDOM % (low - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then echo "${port}"; return 0; fi
-  done
-  return 1
-}
 
 # start_cluster NODES: a fresh control plane with the CRD and room for 65k more Service IPs.
 start_cluster() {
@@ -376,7 +349,6 @@ FINAL_RAW="${RAW}"
 RAW="${WORK}/$(basename "${FINAL_RAW}")"
 : >"${RAW}"
 export KUBECACHEDIR="${STATE_DIR}/kubectl-cache"
-record() { jq -c . >>"${RAW}"; }
 
 # The scale spec: no pods but one API pod, no volume claims, no autoscaler (see docs/benchmarks.md).
 cat >"${WORK}/scale.json" <<'EOF'
