@@ -579,7 +579,7 @@ TEST(HttpServerTest, GracefulShutdownFinishesInFlightRequestsClosesIdleOnesAndRe
   const auto start = std::chrono::steady_clock::now();
   server->Shutdown(5s);
   const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(took, 1500ms);  // returned once the in-flight request was done, not after the drain limit
+  EXPECT_LT(took, 3s);  // returned once the in-flight request was done, not after the 5 s drain limit
 
   auto response = slow.Read();
   ASSERT_TRUE(response);

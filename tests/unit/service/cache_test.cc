@@ -316,7 +316,7 @@ TEST(ResponseCacheTest, ErrorsReachEveryWaiterAndAreNotCached) {
     ++computed;
     const auto deadline = std::chrono::steady_clock::now() + seconds(5);
     while (misses.load() < kThreads && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    std::this_thread::sleep_for(milliseconds(100));  // the others are now waiting for this flight
+    std::this_thread::sleep_for(milliseconds(300));  // the others are now waiting for this flight
     return Unavailable("postgres: connection refused");
   };
   std::vector<std::optional<StatusOr<ResponseCache::Answer>>> answers(kThreads);
