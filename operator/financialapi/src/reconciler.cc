@@ -4,6 +4,7 @@
 
 #include "financialapi/common/base64.h"
 #include "financialapi/common/time_format.h"
+#include "financialapi/kube/errors.h"
 
 namespace financialapi::platform {
 namespace {
@@ -12,13 +13,6 @@ namespace core = kube::resources;
 using runtime::Action;
 
 std::string KindName(const kube::ResourceType& type, const std::string& name) { return type.kind + "/" + name; }
-
-bool IsControlledBy(const Json& object, const std::string& uid) {
-  for (const auto& owner : object.value("/metadata/ownerReferences"_json_pointer, Json::array())) {
-    if (owner.value("controller", false) && owner.value("uid", "") == uid) return true;
-  }
-  return false;
-}
 
 // A key of a Secret the user referenced, decoded; the failure names the Secret and the key.
 StatusOr<std::string> SecretKey(const Json& secret, const std::string& key) {
@@ -278,6 +272,12 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
       context.log.Debug("child differs", {{"child", KindName(*child.type, name)}, {"field", difference}});
     }
     auto applied = client_.Apply(*child.type, child.object, {.field_manager = kFieldManager, .force = true});
+    if (!applied.ok() && kube::IsNamespaceTerminating(applied.status())) {
+      // The namespace is being deleted and this FinancialApi with it: recreating what the namespace
+      // controller removes would only be refused again, and an Event or a Degraded status would be noise.
+      context.log.Info("namespace is being deleted; not recreating children", {{"child", KindName(*child.type, name)}});
+      return Action::AwaitChange();
+    }
     if (!applied.ok()) {
       if (failure.reason.empty()) failure = {"ApplyFailed", KindName(*child.type, name) + ": " + applied.status().message()};
       context.log.Error("apply failed", {{"child", KindName(*child.type, name)}, {"error", applied.status().ToString()}});
@@ -296,9 +296,9 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
   for (const kube::ResourceType* kind : ChildKinds()) {
     const runtime::Store* store = controller_->OwnedCache(*kind);
     if (store == nullptr) continue;
-    for (const runtime::ObjectPtr& child : store->ListNamespace(api.ns)) {
+    for (const runtime::ObjectPtr& child : store->ListControlledBy(api.uid)) {
       const std::string name = child->value("/metadata/name"_json_pointer, "");
-      if (!IsControlledBy(*child, api.uid) || wanted.contains(KindName(*kind, name))) continue;
+      if (wanted.contains(KindName(*kind, name))) continue;
       if (child->contains("/metadata/deletionTimestamp"_json_pointer)) continue;
       const Status deleted = client_.Delete(*kind, api.ns, name, {.propagation = kube::PropagationPolicy::kBackground});
       if (!deleted.ok() && deleted.code() != StatusCode::kNotFound) {

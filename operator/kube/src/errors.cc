@@ -5,6 +5,9 @@
 namespace financialapi::kube {
 namespace {
 
+// The cause the NamespaceLifecycle admission plugin attaches to its 403 (corev1.NamespaceTerminatingCause).
+constexpr std::string_view kNamespaceTerminatingCause = "NamespaceTerminating";
+
 StatusCode CodeFor(int http_status, const std::string& reason) {
   if (reason == "Timeout" || reason == "ServerTimeout") return StatusCode::kTimeout;
   switch (http_status) {
@@ -28,6 +31,7 @@ StatusCode CodeFor(int http_status, const std::string& reason) {
 Status StatusFromApiResponse(int http_status, const std::string& body, const std::string& what) {
   std::string reason;
   std::string message;
+  bool namespace_terminating = false;
   auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_object() && parsed.value("kind", "") == "Status") {
     reason = parsed.value("reason", "");
@@ -38,6 +42,7 @@ Status StatusFromApiResponse(int http_status, const std::string& body, const std
       std::string causes;
       for (const auto& cause : (*details)["causes"]) {
         if (!cause.is_object()) continue;
+        if (cause.value("reason", "") == kNamespaceTerminatingCause) namespace_terminating = true;
         if (!causes.empty()) causes += "; ";
         const std::string field = cause.value("field", "");
         causes += field.empty() ? cause.value("message", "") : field + ": " + cause.value("message", "");
@@ -48,10 +53,17 @@ Status StatusFromApiResponse(int http_status, const std::string& body, const std
   } else {
     message = body.size() > 512 ? body.substr(0, 512) + "..." : body;
   }
+  namespace_terminating = namespace_terminating && http_status == 403;
   std::string text = what + " -> HTTP " + std::to_string(http_status);
   if (!reason.empty()) text += " " + reason;
+  if (namespace_terminating) text += " (" + std::string(kNamespaceTerminatingCause) + ")";
   if (!message.empty()) text += ": " + message;
-  return {CodeFor(http_status, reason), std::move(text)};
+  return {namespace_terminating ? StatusCode::kFailedPrecondition : CodeFor(http_status, reason), std::move(text)};
+}
+
+bool IsNamespaceTerminating(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition &&
+         status.message().find(" (" + std::string(kNamespaceTerminatingCause) + ")") != std::string::npos;
 }
 
 bool IsTransient(const Status& status) {

@@ -12,6 +12,33 @@ std::string ObjectKey(const Json& object) {
   return ObjectKey(metadata->value("namespace", ""), metadata->value("name", ""));
 }
 
+std::string ControllerUid(const Json& object) {
+  const Json* owners = nullptr;
+  if (const auto metadata = object.find("metadata"); metadata != object.end() && metadata->is_object()) {
+    if (const auto found = metadata->find("ownerReferences"); found != metadata->end() && found->is_array()) owners = &*found;
+  }
+  if (owners == nullptr) return {};
+  for (const Json& owner : *owners) {
+    if (owner.is_object() && owner.value("controller", false)) return owner.value("uid", "");
+  }
+  return {};
+}
+
+void Store::Index(const std::string& key, const ObjectPtr& object) {
+  if (object == nullptr) return;
+  if (std::string uid = ControllerUid(*object); !uid.empty()) keys_by_controller_uid_[std::move(uid)].insert(key);
+}
+
+void Store::Unindex(const std::string& key, const ObjectPtr& object) {
+  if (object == nullptr) return;
+  const std::string uid = ControllerUid(*object);
+  if (uid.empty()) return;
+  const auto found = keys_by_controller_uid_.find(uid);
+  if (found == keys_by_controller_uid_.end()) return;
+  found->second.erase(key);
+  if (found->second.empty()) keys_by_controller_uid_.erase(found);
+}
+
 ObjectPtr Store::Get(const std::string& key) const {
   std::shared_lock lock(mutex_);
   const auto found = objects_.find(key);
@@ -36,6 +63,16 @@ std::vector<ObjectPtr> Store::ListNamespace(const std::string& ns) const {
   return out;
 }
 
+std::vector<ObjectPtr> Store::ListControlledBy(const std::string& owner_uid) const {
+  std::shared_lock lock(mutex_);
+  std::vector<ObjectPtr> out;
+  const auto keys = keys_by_controller_uid_.find(owner_uid);
+  if (keys == keys_by_controller_uid_.end()) return out;
+  out.reserve(keys->second.size());
+  for (const std::string& key : keys->second) out.push_back(objects_.at(key));
+  return out;
+}
+
 std::size_t Store::Size() const {
   std::shared_lock lock(mutex_);
   return objects_.size();
@@ -44,6 +81,8 @@ std::size_t Store::Size() const {
 std::unordered_map<std::string, ObjectPtr> Store::Replace(std::unordered_map<std::string, ObjectPtr> objects) {
   std::unique_lock lock(mutex_);
   objects_.swap(objects);
+  keys_by_controller_uid_.clear();
+  for (const auto& [key, object] : objects_) Index(key, object);
   return objects;
 }
 
@@ -52,6 +91,8 @@ ObjectPtr Store::Upsert(ObjectPtr object) {
   std::unique_lock lock(mutex_);
   auto& slot = objects_[key];
   ObjectPtr previous = std::move(slot);
+  Unindex(key, previous);
+  Index(key, object);
   slot = std::move(object);
   return previous;
 }
@@ -62,6 +103,7 @@ ObjectPtr Store::Remove(const std::string& key) {
   if (found == objects_.end()) return nullptr;
   ObjectPtr previous = std::move(found->second);
   objects_.erase(found);
+  Unindex(key, previous);
   return previous;
 }
 

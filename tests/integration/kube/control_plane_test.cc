@@ -4,6 +4,7 @@
 
 #include "financialapi/common/file.h"
 #include "financialapi/kube/client.h"
+#include "financialapi/kube/errors.h"
 #include "support/test_environment.h"
 
 namespace financialapi {
@@ -178,6 +179,28 @@ TEST_F(ControlPlaneTest, ClientErrorsCarryTheApiServersReason) {
   auto again = client_->Create(resources::kConfigMaps, config_map);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+}
+
+TEST_F(ControlPlaneTest, CreatesInATerminatingNamespaceAreRecognised) {
+  // A finalizer the test owns keeps the deleted namespace in Terminating until the test removes it.
+  const Json held = {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                     {"metadata", {{"name", "held"}, {"namespace", ns()}, {"finalizers", {"tests.financialapi.io/hold"}}}}};
+  ASSERT_TRUE(client_->Create(resources::kConfigMaps, held).ok());
+  ASSERT_TRUE(client_->Delete(resources::kNamespaces, "", ns()).ok());
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto namespace_object = client_->Get(resources::kNamespaces, "", ns());
+    return namespace_object.ok() && namespace_object->value("/status/phase"_json_pointer, "") == "Terminating";
+  }, 30s));
+
+  const Json fresh = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "fresh"}, {"namespace", ns()}}}};
+  auto refused = client_->Apply(resources::kConfigMaps, fresh, {.field_manager = "tests"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(kube::IsNamespaceTerminating(refused.status())) << refused.status();
+  // Updating what exists is still allowed there; only new content is refused.
+  EXPECT_TRUE(client_->MergePatch(resources::kConfigMaps, ns(), "held", {{"data", {{"k", "v"}}}}).ok());
+
+  ASSERT_TRUE(client_->MergePatch(resources::kConfigMaps, ns(), "held", {{"metadata", {{"finalizers", nullptr}}}}).ok());
+  EXPECT_TRUE(testing::WaitFor([&] { return client_->Get(resources::kNamespaces, "", ns()).status().code() == StatusCode::kNotFound; }, 60s));
 }
 
 TEST(ClusterConnectionTest, WrongCertificateAuthorityIsAClearError) {

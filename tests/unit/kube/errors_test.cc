@@ -39,6 +39,24 @@ TEST(ApiErrorTest, InvalidListsFieldCauses) {
   EXPECT_NE(status.message().find("spec.replicas: Invalid value: -1"), std::string::npos) << status;
 }
 
+TEST(ApiErrorTest, ACreateInATerminatingNamespaceIsAFailedPreconditionNotAMissingPermission) {
+  // The body kube-apiserver v1.34 sends (captured from the local control plane).
+  const std::string terminating = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+    "message":"configmaps \"x\" is forbidden: unable to create new content in namespace p because it is being terminated",
+    "reason":"Forbidden","details":{"name":"x","kind":"configmaps","causes":[{"reason":"NamespaceTerminating",
+    "message":"namespace p is being terminated","field":"metadata.namespace"}]},"code":403})";
+  const Status status = StatusFromApiResponse(403, terminating, "PATCH x");
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition) << status;
+  EXPECT_TRUE(IsNamespaceTerminating(status)) << status;
+  EXPECT_NE(status.message().find("because it is being terminated"), std::string::npos) << status;
+
+  const Status denied = StatusFromApiResponse(
+      403, R"({"kind":"Status","reason":"Forbidden","message":"configmaps is forbidden: User \"x\" cannot create"})", "");
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(IsNamespaceTerminating(denied));
+  EXPECT_FALSE(IsNamespaceTerminating(FailedPrecondition("the namespace is fine")));
+}
+
 TEST(ApiErrorTest, TransientCodesAreRetryable) {
   EXPECT_TRUE(IsTransient(Unavailable("x")));
   EXPECT_TRUE(IsTransient(Timeout("x")));

@@ -1,6 +1,7 @@
 // The watcher's state machine against a scripted source: list, watch, bookmark, stream end, 410.
 #include "financialapi/runtime/watcher.h"
 
+#include <algorithm>
 #include <deque>
 
 #include <gtest/gtest.h>
@@ -213,6 +214,53 @@ TEST(StoreTest, ReplaceSwapsWholeContent) {
   EXPECT_EQ(store.ListNamespace("other").size(), 0U);
   EXPECT_NE(store.Remove("ns/b"), nullptr);
   EXPECT_EQ(store.Size(), 0U);
+}
+
+ObjectPtr OwnedConfigMap(const std::string& name, const Json& owner_references) {
+  Json object = ConfigMap(name, "1");
+  object["metadata"]["ownerReferences"] = owner_references;
+  return std::make_shared<const Json>(std::move(object));
+}
+
+Json OwnerRef(const std::string& uid, bool controller) {
+  return {{"apiVersion", "example.com/v1"}, {"kind", "Owner"}, {"name", uid}, {"uid", uid}, {"controller", controller}};
+}
+
+std::vector<std::string> NamesControlledBy(const Store& store, const std::string& uid) {
+  std::vector<std::string> names;
+  for (const ObjectPtr& object : store.ListControlledBy(uid)) names.push_back((*object)["metadata"]["name"]);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(StoreTest, ControllerIndexFollowsUpsertsRemovesAndReplace) {
+  Store store;
+  store.Upsert(OwnedConfigMap("a", Json::array({OwnerRef("u1", true)})));
+  store.Upsert(OwnedConfigMap("b", Json::array({OwnerRef("u2", false), OwnerRef("u1", true)})));
+  store.Upsert(OwnedConfigMap("c", Json::array({OwnerRef("u1", false)})));  // owned, not controlled
+  store.Upsert(std::make_shared<const Json>(ConfigMap("d", "1")));
+  EXPECT_EQ(NamesControlledBy(store, "u1"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(NamesControlledBy(store, "u2").empty());
+
+  // A changed controller moves the object between owners.
+  store.Upsert(OwnedConfigMap("a", Json::array({OwnerRef("u2", true)})));
+  EXPECT_EQ(NamesControlledBy(store, "u1"), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(NamesControlledBy(store, "u2"), (std::vector<std::string>{"a"}));
+
+  store.Remove("ns/b");
+  EXPECT_TRUE(NamesControlledBy(store, "u1").empty());
+
+  std::unordered_map<std::string, ObjectPtr> fresh;
+  fresh.emplace("ns/e", OwnedConfigMap("e", Json::array({OwnerRef("u1", true)})));
+  store.Replace(std::move(fresh));
+  EXPECT_EQ(NamesControlledBy(store, "u1"), (std::vector<std::string>{"e"}));
+  EXPECT_TRUE(NamesControlledBy(store, "u2").empty()) << "the replaced content left the index";
+}
+
+TEST(StoreTest, ControllerUidIgnoresMalformedOwnerReferences) {
+  EXPECT_EQ(ControllerUid(Json::object()), "");
+  EXPECT_EQ(ControllerUid(Json{{"metadata", {{"ownerReferences", "x"}}}}), "");
+  EXPECT_EQ(ControllerUid(Json{{"metadata", {{"ownerReferences", {1, OwnerRef("u", true)}}}}}), "u");
 }
 
 TEST(LoggerTest, TextAndJsonCarryTheFields) {

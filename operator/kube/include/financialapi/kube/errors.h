@@ -12,7 +12,12 @@ namespace financialapi::kube {
 // Conflict, 410 → Gone, 400/422 → InvalidArgument (causes listed as "field: message"),
 // 401 → Unauthenticated, 403 → PermissionDenied, 429 → TooManyRequests, 504 or reason Timeout →
 // Timeout, 500 → Internal, 502/503 → Unavailable. `what` names the request ("GET /api/v1/...").
+// A 403 whose cause is NamespaceTerminating (a create in a namespace being deleted) is
+// FailedPrecondition: no permission is missing and no retry will succeed; see IsNamespaceTerminating.
 Status StatusFromApiResponse(int http_status, const std::string& body, const std::string& what);
+
+// True when the API server refused a create because the namespace is being deleted.
+bool IsNamespaceTerminating(const Status& status);
 
 // True for failures worth retrying with backoff: Unavailable, Timeout, TooManyRequests.
 bool IsTransient(const Status& status);

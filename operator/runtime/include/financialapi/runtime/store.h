@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,8 @@ using ObjectPtr = std::shared_ptr<const Json>;
 // "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).
 std::string ObjectKey(const Json& object);
 std::string ObjectKey(const std::string& ns, const std::string& name);
+// The uid of the owner reference marked controller: true, or "" when there is none.
+std::string ControllerUid(const Json& object);
 
 class Store {
  public:
@@ -27,6 +30,9 @@ class Store {
   ObjectPtr Get(const std::string& key) const;
   std::vector<ObjectPtr> List() const;
   std::vector<ObjectPtr> ListNamespace(const std::string& ns) const;
+  // The objects whose controller owner reference has this uid, from an index kept on every change, so
+  // a reconciler looking for its children does not walk every object of the kind.
+  std::vector<ObjectPtr> ListControlledBy(const std::string& owner_uid) const;
   std::size_t Size() const;
 
   // Swaps the whole content (after a full list) and returns the previous content.
@@ -37,8 +43,12 @@ class Store {
   ObjectPtr Remove(const std::string& key);
 
  private:
+  void Index(const std::string& key, const ObjectPtr& object);
+  void Unindex(const std::string& key, const ObjectPtr& object);
+
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, ObjectPtr> objects_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> keys_by_controller_uid_;
 };
 
 }  // namespace financialapi::runtime
