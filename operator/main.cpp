@@ -10,6 +10,7 @@
 
 #include "financialapi/common/file.h"
 #include "financialapi/common/random.h"
+#include "financialapi/common/strings.h"
 #include "financialapi/common/version.h"
 #include "financialapi/kube/client.h"
 #include "financialapi/platform/reconciler.h"
@@ -28,7 +29,7 @@ Watches FinancialApi objects (edgartools.io/v1alpha1) and reconciles the platfor
 Flags (each also read from the environment variable in brackets):
   --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
   --context NAME                    kubeconfig context (default: current-context)
-  --watch-namespace NS              only this namespace [WATCH_NAMESPACE] (default: all namespaces)
+  --watch-namespace NS[,NS...]      only these namespaces [WATCH_NAMESPACE] (default: all namespaces)
   --workers N                       concurrent reconciles [WORKERS] (default 2)
   --resync-period SECONDS           reconcile every FinancialApi at least this often (default 36000)
   --qps N --burst N                 client-side rate limit to the API server (default 50 / 100)
@@ -162,6 +163,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --log-format must be text or json and --log-level debug, info, warn or error\n");
     return 2;
   }
+  auto watch_namespaces = platform::ParseWatchNamespaces(flags.watch_namespace);
+  if (!watch_namespaces.ok()) {
+    std::fprintf(stderr, "error: --watch-namespace: %s\n", watch_namespaces.status().message().c_str());
+    return 2;
+  }
   ConfigureLogging(format, level);
   const Logger log(LogFields{{"component", "financialapi-operator"}});
 
@@ -206,7 +212,7 @@ int main(int argc, char** argv) {
                                      .retry_period = milliseconds(flags.retry_period)};
   runtime::Manager manager(**client, options, metrics);
   platform::FinancialApiReconciler reconciler(**client, &manager.events(), monitoring);
-  auto controller_options = platform::FinancialApiReconciler::ControllerOptions(flags.watch_namespace, flags.workers, monitoring);
+  auto controller_options = platform::FinancialApiReconciler::ControllerOptions(*watch_namespaces, flags.workers, monitoring);
   controller_options.resync_period = std::chrono::seconds(static_cast<long>(flags.resync_period));
   auto& controller = manager.AddController(std::move(controller_options), reconciler);
   reconciler.set_controller(&controller);
@@ -216,7 +222,7 @@ int main(int argc, char** argv) {
   });
 
   log.Info("starting", {{"version", std::string(kVersion)}, {"identity", options.identity},
-                        {"watchNamespace", flags.watch_namespace.empty() ? "*" : flags.watch_namespace},
+                        {"watchNamespaces", watch_namespaces->empty() ? "*" : Join(*watch_namespaces, ",")},
                         {"workers", std::to_string(flags.workers)}, {"leaderElection", flags.leader_elect ? "true" : "false"},
                         {"serviceMonitorCRD", monitoring.service_monitor ? "true" : "false"}});
   const Status status = manager.Run();

@@ -98,7 +98,7 @@ install)
   as="system:serviceaccount:${RELEASE_NS}:${SA}"
   lease="$(kubectl get deployment "${SA}" -n "${RELEASE_NS}" -o json |
     jq -r '.spec.template.spec.containers[0].args[] | select(startswith("--leader-election-id=")) | sub("^[^=]*="; "")')"
-  expect_eq "the Lease is named after the release and the watched namespace" "${SA}-${WATCH_NS}-leader" "${lease}"
+  expect_eq "the Lease is named after the release" "${SA}-leader" "${lease}"
   can() {  # can yes|no VERB RESOURCE [args]
     local want="$1"; shift
     local got

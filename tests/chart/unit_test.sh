@@ -86,7 +86,7 @@ render)
     "$(q '.[] | select(.kind == "CustomResourceDefinition") | .metadata.annotations["helm.sh/resource-policy"]')"
   expect_eq "no ServiceMonitor by default" "0" "$(q '[.[] | select(.kind == "ServiceMonitor")] | length')"
 
-  # --- two watched namespaces: namespaced RBAC, one Deployment each -------------------------------
+  # --- two watched namespaces: namespaced RBAC, one Deployment watching both ---------------------
   rendered="$(render --set 'watchNamespaces={a,b}')"
   expect_eq "Roles (manager per namespace + lease)" "a/rel-financialapi-operator b/rel-financialapi-operator ops/rel-financialapi-operator-leader-election" \
     "$(q '[.[] | select(.kind == "Role") | "\(.metadata.namespace)/\(.metadata.name)"] | sort | join(" ")')"
@@ -96,17 +96,15 @@ render)
     "$(q '[.[] | select(.kind == "RoleBinding") | .subjects[] | "\(.namespace)/\(.name)"] | unique | join(" ")')"
   expect_eq "the only ClusterRole is discovery, non-resource URLs only" "rel-financialapi-operator-discovery /apis/edgartools.io/v1alpha1,/apis/monitoring.coreos.com/v1,/version" \
     "$(q '.[] | select(.kind == "ClusterRole") | "\(.metadata.name) \(.rules | map(.nonResourceURLs // ["RESOURCES"]) | add | join(","))"')"
-  expect_eq "one Deployment per namespace, each watching it with its own Lease" \
-    "rel-financialapi-operator-a --watch-namespace=a --leader-election-id=rel-financialapi-operator-a-leader rel-financialapi-operator-b --watch-namespace=b --leader-election-id=rel-financialapi-operator-b-leader" \
-    "$(q '[.[] | select(.kind == "Deployment") | "\(.metadata.name) \(.spec.template.spec.containers[0].args | map(select(startswith("--watch-namespace") or startswith("--leader-election-id"))) | join(" "))"] | sort | join(" ")')"
-  expect_eq "a PDB per Deployment" "rel-financialapi-operator-a rel-financialapi-operator-b" \
-    "$(q '[.[] | select(.kind == "PodDisruptionBudget") | .metadata.name] | sort | join(" ")')"
-  expect_eq "Deployment selectors do not overlap" "2" \
-    "$(q '[.[] | select(.kind == "Deployment") | .spec.selector.matchLabels["edgartools.io/watch-scope"]] | unique | length')"
-  expect_eq "the Lease Role names both Leases" "rel-financialapi-operator-a-leader,rel-financialapi-operator-b-leader" \
+  expect_eq "one Deployment watches both namespaces with one Lease" \
+    "rel-financialapi-operator --watch-namespace=a,b --leader-election-id=rel-financialapi-operator-leader" \
+    "$(q '[.[] | select(.kind == "Deployment") | "\(.metadata.name) \(.spec.template.spec.containers[0].args | map(select(startswith("--watch-namespace") or startswith("--leader-election-id"))) | join(" "))"] | join(" ")')"
+  expect_eq "one PDB" "rel-financialapi-operator" \
+    "$(q '[.[] | select(.kind == "PodDisruptionBudget") | .metadata.name] | join(" ")')"
+  expect_eq "the Lease Role names the one Lease" "rel-financialapi-operator-leader" \
     "$(q '.[] | select(.kind == "Role" and .metadata.namespace == "ops") | .rules[] | select(.resourceNames) | .resourceNames | join(",")')"
   rendered="$(render --set 'watchNamespaces={a}')"
-  expect_eq "one watched namespace: Deployment keeps the plain name" "rel-financialapi-operator --watch-namespace=a" \
+  expect_eq "one watched namespace" "rel-financialapi-operator --watch-namespace=a" \
     "$(q '.[] | select(.kind == "Deployment") | "\(.metadata.name) \(.spec.template.spec.containers[0].args[0])"')"
 
   # --- cluster-wide, explicitly, with the other switches ------------------------------------------

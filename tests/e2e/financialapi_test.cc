@@ -247,5 +247,28 @@ TEST_F(OperatorTest, AMissingSecretIsDegradedUntilItAppears) {
   EXPECT_TRUE(WaitForPhase("minimal", "Ready")) << "the backoff requeue picks the Secret up";
 }
 
+TEST_F(OperatorTest, OneOperatorWatchesTheNamespacesItIsGivenAndNoOther) {
+  testing::ScopedNamespace second(*client_, "e2e-second", /*wait_for_service_account=*/true);
+  testing::ScopedNamespace unwatched(*client_, "e2e-unwatched", /*wait_for_service_account=*/true);
+  StartOperator(ns() + "," + second.name());
+  for (const std::string& in_namespace : {ns(), second.name(), unwatched.name()}) {
+    Json object = Example("financialapi-minimal.yaml");
+    object["metadata"]["namespace"] = in_namespace;
+    Apply(object);
+  }
+  ASSERT_TRUE(WaitForPhase("minimal", "Ready")) << Get("minimal").dump(2);
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto object = client_->Get(platform::kFinancialApis, second.name(), "minimal");
+    return object.ok() && object->value("/status/phase"_json_pointer, "") == "Ready";
+  }, kReadyTimeout)) << operator_->Log();
+  EXPECT_FALSE(Children("minimal", second.name()).empty());
+
+  auto untouched = client_->Get(platform::kFinancialApis, unwatched.name(), "minimal");
+  ASSERT_TRUE(untouched.ok()) << untouched.status();
+  EXPECT_FALSE(untouched->contains("status")) << "a namespace it was not given was reconciled: " << untouched->dump(2);
+  EXPECT_TRUE(Children("minimal", unwatched.name()).empty());
+  EXPECT_NE(operator_->Log().find("watchNamespaces=" + ns() + "," + second.name()), std::string::npos) << operator_->Log();
+}
+
 }  // namespace
 }  // namespace financialapi::e2e

@@ -4,12 +4,13 @@ namespace financialapi::sample {
 
 using kube::Json;
 
-runtime::ControllerOptions ConfigMapMirror::Options(const std::string& ns) {
+runtime::ControllerOptions ConfigMapMirror::Options(const std::vector<std::string>& namespaces) {
   runtime::ControllerOptions options;
   options.name = "configmap-mirror";
   options.primary = kube::resources::kConfigMaps;
-  options.primary_scope = {.ns = ns, .label_selector = std::string(kMirrorLabel) + "=source"};
-  options.owned = {{kube::resources::kConfigMaps, {.ns = ns, .label_selector = std::string(kMirrorLabel) + "=copy"}}};
+  options.primary_label_selector = std::string(kMirrorLabel) + "=source";
+  options.owned = {{kube::resources::kConfigMaps, std::string(kMirrorLabel) + "=copy"}};
+  options.namespaces = namespaces;
   options.workers = 2;
   return options;
 }

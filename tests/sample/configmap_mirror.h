@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "financialapi/runtime/controller.h"
 #include "financialapi/runtime/events.h"
@@ -19,8 +20,8 @@ class ConfigMapMirror final : public runtime::Reconciler {
  public:
   ConfigMapMirror(kube::Client& client, runtime::EventRecorder* events) : client_(client), events_(events) {}
 
-  // The controller options for namespace `ns` (only the labelled ConfigMaps are cached).
-  static runtime::ControllerOptions Options(const std::string& ns);
+  // The controller options for `namespaces` (empty: all; only the labelled ConfigMaps are cached).
+  static runtime::ControllerOptions Options(const std::vector<std::string>& namespaces);
 
   void set_controller(const runtime::Controller* controller) { controller_ = controller; }
   // Called after every reconcile that wrote the copy (tests count writes, the probe logs them).

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   runtime::Manager manager(**client, options, metrics);
   sample::ConfigMapMirror mirror(**client, &manager.events());
   mirror.set_on_write([&identity](const std::string& key) { std::printf("reconciled %s by %s\n", key.c_str(), identity.c_str()); });
-  auto& controller = manager.AddController(sample::ConfigMapMirror::Options(ns), mirror);
+  auto& controller = manager.AddController(sample::ConfigMapMirror::Options({ns}), mirror);
   mirror.set_controller(&controller);
 
   runtime::OnTerminationSignal([&manager] { manager.RequestStop(); });

@@ -53,23 +53,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* The operator instances as a JSON list: one per watched namespace, or one for all namespaces.
-Each has: name (Deployment and PDB name), scope (the watch-scope label value), namespace ("" = all),
-lease (the leader-election Lease name). The operator binary takes one --watch-namespace, so several
-listed namespaces mean several Deployments. */}}
-{{- define "financialapi-operator.instances" -}}
-{{- $fullname := include "financialapi-operator.fullname" . -}}
-{{- $instances := list -}}
-{{- if not .Values.watchNamespaces -}}
-{{- $instances = append $instances (dict "name" $fullname "scope" "cluster" "namespace" "" "lease" (printf "%s-leader" $fullname)) -}}
-{{- else -}}
-{{- $many := gt (len .Values.watchNamespaces) 1 -}}
-{{- range .Values.watchNamespaces -}}
-{{- $name := ternary (printf "%s-%s" $fullname .) $fullname $many -}}
-{{- $instances = append $instances (dict "name" $name "scope" . "namespace" . "lease" (printf "%s-%s-leader" $fullname .)) -}}
-{{- end -}}
-{{- end -}}
-{{- toJson $instances -}}
+{{/* The leader-election Lease of the operator's replicas, in the release namespace. */}}
+{{- define "financialapi-operator.leaseName" -}}
+{{- printf "%s-leader" (include "financialapi-operator.fullname" .) -}}
 {{- end -}}
 
 {{/* Checks across values that the schema cannot express. */}}

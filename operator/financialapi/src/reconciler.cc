@@ -1,8 +1,11 @@
 #include "financialapi/platform/reconciler.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "financialapi/common/base64.h"
+#include "financialapi/common/strings.h"
 #include "financialapi/common/time_format.h"
 #include "financialapi/kube/errors.h"
 
@@ -63,14 +66,36 @@ FinancialApiReconciler::FinancialApiReconciler(kube::Client& client, runtime::Ev
                                                MonitoringCrds monitoring)
     : client_(client), events_(events), monitoring_(monitoring) {}
 
-runtime::ControllerOptions FinancialApiReconciler::ControllerOptions(const std::string& watch_namespace, int workers,
-                                                                     const MonitoringCrds& crds) {
+StatusOr<std::vector<std::string>> ParseWatchNamespaces(std::string_view text) {
+  std::vector<std::string> namespaces;
+  if (Trim(text).empty() || Trim(text) == "*") return namespaces;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string name(Trim(text.substr(start, comma - start)));
+    start = comma + 1;
+    const bool label = !name.empty() && name.size() <= 63 && std::isalnum(static_cast<unsigned char>(name.front())) &&
+                       std::isalnum(static_cast<unsigned char>(name.back())) &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                       });
+    if (!label) {
+      return InvalidArgument("watch namespace '" + name + "' in '" + std::string(text) +
+                             "' is not a namespace name (lowercase letters, digits and '-', at most 63)");
+    }
+    if (std::find(namespaces.begin(), namespaces.end(), name) == namespaces.end()) namespaces.push_back(name);
+  }
+  return namespaces;
+}
+
+runtime::ControllerOptions FinancialApiReconciler::ControllerOptions(const std::vector<std::string>& watch_namespaces,
+                                                                     int workers, const MonitoringCrds& crds) {
   runtime::ControllerOptions options;
   options.name = "financialapi";
   options.primary = kFinancialApis;
-  options.primary_scope = {.ns = watch_namespace};
+  options.namespaces = watch_namespaces;
   options.workers = workers;
-  const runtime::Scope children{.ns = watch_namespace, .label_selector = std::string(kManagedByLabel) + "=" + kManagedBy};
+  const std::string children = std::string(kManagedByLabel) + "=" + kManagedBy;
   for (const kube::ResourceType* kind : ChildKinds()) {
     if (kind == &resources::kServiceMonitors && !crds.service_monitor) continue;
     if (kind == &resources::kPrometheusRules && !crds.prometheus_rule) continue;
@@ -287,9 +312,8 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
     if (store != nullptr && current == nullptr) created.push_back(KindName(*child.type, name));
   }
   if (!created.empty()) {
-    std::string list;
-    for (const auto& item : created) list += (list.empty() ? "" : ", ") + item;
-    Event(object, runtime::EventType::kNormal, "Created", "created " + std::to_string(created.size()) + " children: " + list, context);
+    Event(object, runtime::EventType::kNormal, "Created",
+          "created " + std::to_string(created.size()) + " children: " + Join(created, ", "), context);
   }
 
   // Prune what this FinancialApi owns and the spec no longer asks for.

@@ -27,27 +27,46 @@ Controller::Controller(kube::Client& client, ControllerOptions options, Reconcil
   queue_ = std::make_unique<WorkQueue>(std::move(limiter), clock, queue_observer_.get());
 
   auto enqueue = [this](const ObjectPtr& object) { queue_->Add(ObjectKey(*object)); };
-  WatcherOptions primary_options = options_.watcher;
-  primary_options.name = options_.name + "/" + options_.primary.plural;
-  primary_watcher_ = std::make_unique<Watcher>(
-      MakeClientSource(client_, options_.primary, options_.primary_scope, options_.watch), primary_options,
-      WatcherHandlers{.on_add = enqueue,
-                      .on_update = [enqueue](const ObjectPtr&, const ObjectPtr& now) { enqueue(now); },
-                      .on_delete = enqueue});
+  primary_cache_ = MakeKindCache(options_.primary, options_.primary_label_selector,
+                                 {.on_add = enqueue,
+                                  .on_update = [enqueue](const ObjectPtr&, const ObjectPtr& now) { enqueue(now); },
+                                  .on_delete = enqueue});
+  const auto on_change = [this](const ObjectPtr& child) { EnqueueOwner(child); };
   for (const auto& owned : options_.owned) {
-    WatcherOptions owned_options = options_.watcher;
-    owned_options.name = options_.name + "/" + owned.type.plural;
-    auto on_change = [this](const ObjectPtr& child) { EnqueueOwner(child); };
-    owned_watchers_.emplace_back(
-        owned.type, std::make_unique<Watcher>(
-                        MakeClientSource(client_, owned.type, owned.scope, options_.watch), owned_options,
-                        WatcherHandlers{.on_add = on_change,
-                                        .on_update = [this](const ObjectPtr& before, const ObjectPtr& now) {
-                                          EnqueueOwner(before);
-                                          EnqueueOwner(now);
-                                        },
-                                        .on_delete = on_change}));
+    owned_caches_.push_back(MakeKindCache(owned.type, owned.label_selector,
+                                          {.on_add = on_change,
+                                           .on_update = [this](const ObjectPtr& before, const ObjectPtr& now) {
+                                             EnqueueOwner(before);
+                                             EnqueueOwner(now);
+                                           },
+                                           .on_delete = on_change}));
   }
+}
+
+Controller::KindCache Controller::MakeKindCache(const kube::ResourceType& type, const std::string& label_selector,
+                                                const WatcherHandlers& handlers) const {
+  KindCache cache{.type = type, .store = std::make_shared<Store>(), .watchers = {}};
+  const std::vector<std::string> all_namespaces{""};
+  const auto& namespaces = options_.namespaces.empty() ? all_namespaces : options_.namespaces;
+  for (const std::string& ns : namespaces) {
+    WatcherOptions watcher_options = options_.watcher;
+    watcher_options.name = options_.name + "/" + type.plural + (ns.empty() ? "" : "@" + ns);
+    watcher_options.store_namespace = ns;
+    cache.watchers.push_back(std::make_unique<Watcher>(
+        MakeClientSource(client_, type, {.ns = ns, .label_selector = label_selector}, options_.watch),
+        std::move(watcher_options), handlers, cache.store));
+  }
+  return cache;
+}
+
+std::vector<Watcher*> Controller::Watchers() const {
+  std::vector<Watcher*> watchers;
+  const auto add = [&watchers](const KindCache& cache) {
+    for (const auto& watcher : cache.watchers) watchers.push_back(watcher.get());
+  };
+  add(primary_cache_);
+  for (const KindCache& cache : owned_caches_) add(cache);
+  return watchers;
 }
 
 Controller::~Controller() { Stop(); }
@@ -66,13 +85,11 @@ void Controller::EnqueueOwner(const ObjectPtr& child) {
 }
 
 void Controller::StartCaches() {
-  primary_watcher_->Start();
-  for (auto& [type, watcher] : owned_watchers_) watcher->Start();
+  for (Watcher* watcher : Watchers()) watcher->Start();
 }
 
 bool Controller::CachesSynced() const {
-  if (!primary_watcher_->HasSynced()) return false;
-  for (const auto& [type, watcher] : owned_watchers_) {
+  for (const Watcher* watcher : Watchers()) {
     if (!watcher->HasSynced()) return false;
   }
   return true;
@@ -80,12 +97,9 @@ bool Controller::CachesSynced() const {
 
 bool Controller::WaitForCacheSync(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto remaining = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  };
-  if (!primary_watcher_->WaitForSync(remaining())) return false;
-  for (const auto& [type, watcher] : owned_watchers_) {
-    if (!watcher->WaitForSync(remaining())) return false;
+  for (const Watcher* watcher : Watchers()) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!watcher->WaitForSync(remaining)) return false;
   }
   return true;
 }
@@ -108,15 +122,14 @@ void Controller::Stop() {
   for (auto& worker : workers_) worker.join();
   workers_.clear();
   if (resync_thread_.joinable()) resync_thread_.join();
-  primary_watcher_->Stop();
-  for (auto& [type, watcher] : owned_watchers_) watcher->Stop();
+  for (Watcher* watcher : Watchers()) watcher->Stop();
 }
 
-const Store& Controller::PrimaryCache() const { return primary_watcher_->store(); }
+const Store& Controller::PrimaryCache() const { return *primary_cache_.store; }
 
 const Store* Controller::OwnedCache(const kube::ResourceType& type) const {
-  for (const auto& [owned_type, watcher] : owned_watchers_) {
-    if (owned_type.group == type.group && owned_type.plural == type.plural) return &watcher->store();
+  for (const KindCache& cache : owned_caches_) {
+    if (cache.type.group == type.group && cache.type.plural == type.plural) return cache.store.get();
   }
   return nullptr;
 }
@@ -124,7 +137,7 @@ const Store* Controller::OwnedCache(const kube::ResourceType& type) const {
 void Controller::Resync() {
   std::unique_lock lock(resync_mutex_);
   while (!resync_wake_.wait_for(lock, options_.resync_period, [this] { return stopping_; })) {
-    for (const auto& object : primary_watcher_->store().List()) queue_->Add(ObjectKey(*object));
+    for (const auto& object : primary_cache_.store->List()) queue_->Add(ObjectKey(*object));
   }
 }
 

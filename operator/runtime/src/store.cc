@@ -13,12 +13,11 @@ std::string ObjectKey(const Json& object) {
 }
 
 std::string ControllerUid(const Json& object) {
-  const Json* owners = nullptr;
-  if (const auto metadata = object.find("metadata"); metadata != object.end() && metadata->is_object()) {
-    if (const auto found = metadata->find("ownerReferences"); found != metadata->end() && found->is_array()) owners = &*found;
-  }
-  if (owners == nullptr) return {};
-  for (const Json& owner : *owners) {
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object() || !metadata->contains("ownerReferences")) return {};
+  const Json& owners = metadata->at("ownerReferences");
+  if (!owners.is_array()) return {};
+  for (const Json& owner : owners) {
     if (owner.is_object() && owner.value("controller", false)) return owner.value("uid", "");
   }
   return {};
@@ -78,12 +77,31 @@ std::size_t Store::Size() const {
   return objects_.size();
 }
 
-std::unordered_map<std::string, ObjectPtr> Store::Replace(std::unordered_map<std::string, ObjectPtr> objects) {
+std::unordered_map<std::string, ObjectPtr> Store::Replace(std::unordered_map<std::string, ObjectPtr> objects,
+                                                          const std::string& within_namespace) {
   std::unique_lock lock(mutex_);
-  objects_.swap(objects);
-  keys_by_controller_uid_.clear();
-  for (const auto& [key, object] : objects_) Index(key, object);
-  return objects;
+  if (within_namespace.empty()) {
+    objects_.swap(objects);
+    keys_by_controller_uid_.clear();
+    for (const auto& [key, object] : objects_) Index(key, object);
+    return objects;
+  }
+  const std::string prefix = within_namespace + "/";
+  std::unordered_map<std::string, ObjectPtr> previous;
+  for (auto entry = objects_.begin(); entry != objects_.end();) {
+    if (!entry->first.starts_with(prefix)) {
+      ++entry;
+      continue;
+    }
+    Unindex(entry->first, entry->second);
+    previous.emplace(entry->first, std::move(entry->second));
+    entry = objects_.erase(entry);
+  }
+  for (auto& [key, object] : objects) {
+    Index(key, object);
+    objects_[key] = std::move(object);
+  }
+  return previous;
 }
 
 ObjectPtr Store::Upsert(ObjectPtr object) {

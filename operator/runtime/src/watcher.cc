@@ -39,9 +39,10 @@ std::unique_ptr<ListWatchSource> MakeClientSource(kube::Client& client, kube::Re
   return std::make_unique<ClientSource>(client, std::move(type), std::move(scope), std::move(watch_options));
 }
 
-Watcher::Watcher(std::unique_ptr<ListWatchSource> source, WatcherOptions options, WatcherHandlers handlers)
+Watcher::Watcher(std::unique_ptr<ListWatchSource> source, WatcherOptions options, WatcherHandlers handlers,
+                 std::shared_ptr<Store> store)
     : source_(std::move(source)), options_(std::move(options)), handlers_(std::move(handlers)),
-      backoff_(options_.initial_backoff) {}
+      store_(store != nullptr ? std::move(store) : std::make_shared<Store>()), backoff_(options_.initial_backoff) {}
 
 Watcher::~Watcher() { Stop(); }
 
@@ -126,7 +127,7 @@ Status Watcher::ListAndReplace() {
     fresh.emplace(ObjectKey(*object), std::move(object));
   }
   const std::string version = VersionOf(*list);
-  std::unordered_map<std::string, ObjectPtr> previous = store_.Replace(fresh);
+  std::unordered_map<std::string, ObjectPtr> previous = store_->Replace(fresh, options_.store_namespace);
 
   // Handlers see what changed between the old and the new content.
   for (const auto& [key, object] : fresh) {
@@ -184,7 +185,7 @@ void Watcher::Apply(kube::WatchEvent&& event) {
   switch (event.type) {
     case kube::WatchEvent::Type::kAdded:
     case kube::WatchEvent::Type::kModified: {
-      ObjectPtr previous = store_.Upsert(object);
+      ObjectPtr previous = store_->Upsert(object);
       if (previous == nullptr) {
         if (handlers_.on_add) handlers_.on_add(object);
       } else if (handlers_.on_update) {
@@ -193,7 +194,7 @@ void Watcher::Apply(kube::WatchEvent&& event) {
       break;
     }
     case kube::WatchEvent::Type::kDeleted: {
-      ObjectPtr previous = store_.Remove(ObjectKey(*object));
+      ObjectPtr previous = store_->Remove(ObjectKey(*object));
       if (handlers_.on_delete) handlers_.on_delete(previous != nullptr ? previous : object);
       break;
     }

@@ -22,6 +22,7 @@ class MirrorControllerTest : public ::testing::Test {
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(client).value();
     namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "mirror");
+    second_namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "mirror-second");
 
     health_port_ = testing::FreePort();
     metrics_port_ = testing::FreePort();
@@ -32,7 +33,7 @@ class MirrorControllerTest : public ::testing::Test {
     manager_ = std::make_unique<Manager>(*client_, options, metrics_);
     mirror_ = std::make_unique<sample::ConfigMapMirror>(*client_, &manager_->events());
     mirror_->set_on_write([this](const std::string&) { ++writes_; });
-    controller_ = &manager_->AddController(sample::ConfigMapMirror::Options(ns()), *mirror_);
+    controller_ = &manager_->AddController(sample::ConfigMapMirror::Options({ns(), second_namespace_->name()}), *mirror_);
     mirror_->set_controller(controller_);
     run_ = std::thread([this] { run_status_ = manager_->Run(); });
     ASSERT_TRUE(testing::WaitFor([this] { return manager_->Ready(); }, 30s));
@@ -44,26 +45,29 @@ class MirrorControllerTest : public ::testing::Test {
     EXPECT_TRUE(run_status_.ok()) << run_status_;
     manager_.reset();
     namespace_.reset();
+    second_namespace_.reset();
   }
 
   const std::string& ns() const { return namespace_->name(); }
 
-  void ApplySource(const std::string& name, const std::string& value) {
+  void ApplySource(const std::string& name, const std::string& value, const std::string& in_namespace = "") {
     const Json source = {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-                         {"metadata", {{"name", name}, {"namespace", ns()}, {"labels", {{sample::kMirrorLabel, "source"}}}}},
+                         {"metadata", {{"name", name}, {"namespace", in_namespace.empty() ? ns() : in_namespace},
+                                       {"labels", {{sample::kMirrorLabel, "source"}}}}},
                          {"data", {{"value", value}}}};
     ASSERT_TRUE(client_->Apply(resources::kConfigMaps, source, {.field_manager = "tests", .force = true}).ok());
   }
 
   // The copy's data.value, or "" when there is no copy.
-  std::string CopyValue(const std::string& name) {
-    auto copy = client_->Get(resources::kConfigMaps, ns(), name + "-mirror");
+  std::string CopyValue(const std::string& name, const std::string& in_namespace = "") {
+    auto copy = client_->Get(resources::kConfigMaps, in_namespace.empty() ? ns() : in_namespace, name + "-mirror");
     return copy.ok() ? copy->value("/data/value"_json_pointer, "") : "";
   }
 
   std::shared_ptr<RuntimeMetrics> metrics_;
   std::unique_ptr<kube::Client> client_;
   std::unique_ptr<testing::ScopedNamespace> namespace_;
+  std::unique_ptr<testing::ScopedNamespace> second_namespace_;  // watched too
   std::unique_ptr<Manager> manager_;
   std::unique_ptr<sample::ConfigMapMirror> mirror_;
   Controller* controller_ = nullptr;
@@ -73,6 +77,19 @@ class MirrorControllerTest : public ::testing::Test {
   int metrics_port_ = 0;
   std::atomic<int> writes_{0};
 };
+
+TEST_F(MirrorControllerTest, WatchesEveryNamespaceItIsGivenAndNoOther) {
+  testing::ScopedNamespace unwatched(*client_, "mirror-unwatched");
+  ApplySource("unwatched", "u", unwatched.name());
+  ApplySource("first", "1");
+  ApplySource("second", "2", second_namespace_->name());
+  ASSERT_TRUE(testing::WaitFor([&] { return CopyValue("first") == "1" && CopyValue("second", second_namespace_->name()) == "2"; }, 30s));
+  EXPECT_EQ(controller_->PrimaryCache().Size(), 2U) << "one cache for the kind, filled from both namespaces";
+  ASSERT_NE(controller_->PrimaryCache().Get(second_namespace_->name() + "/second"), nullptr);
+  std::this_thread::sleep_for(1s);  // time enough for a watch of the third namespace to have acted
+  EXPECT_EQ(CopyValue("unwatched", unwatched.name()), "") << "a namespace it was not given was reconciled";
+  EXPECT_EQ(controller_->PrimaryCache().Get(unwatched.name() + "/unwatched"), nullptr);
+}
 
 TEST_F(MirrorControllerTest, CreatesTheChildWithAControllerOwnerReference) {
   ApplySource("settings", "v1");

@@ -66,5 +66,11 @@ TEST(StringsTest, TrimRemovesSurroundingWhitespaceOnly) {
   EXPECT_EQ(Trim("x"), "x");
 }
 
+TEST(StringsTest, JoinPutsTheSeparatorBetweenParts) {
+  EXPECT_EQ(Join({}, ", "), "");
+  EXPECT_EQ(Join({"a"}, ", "), "a");
+  EXPECT_EQ(Join({"a", "", "c"}, ","), "a,,c");
+}
+
 }  // namespace
 }  // namespace financialapi

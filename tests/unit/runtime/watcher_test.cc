@@ -14,9 +14,9 @@ namespace {
 using namespace std::chrono_literals;
 using kube::WatchEvent;
 
-Json ConfigMap(const std::string& name, const std::string& version) {
+Json ConfigMap(const std::string& name, const std::string& version, const std::string& ns = "ns") {
   return {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", "ns"}, {"resourceVersion", version},
+          {"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", version},
                         {"managedFields", Json::array({{{"manager", "x"}}})}}}};
 }
 
@@ -214,6 +214,58 @@ TEST(StoreTest, ReplaceSwapsWholeContent) {
   EXPECT_EQ(store.ListNamespace("other").size(), 0U);
   EXPECT_NE(store.Remove("ns/b"), nullptr);
   EXPECT_EQ(store.Size(), 0U);
+}
+
+TEST(WatcherTest, WatchersOfTwoNamespacesShareOneStoreAndARelistReplacesOnlyItsOwn) {
+  auto store = std::make_shared<Store>();
+  auto source_a = std::make_unique<ScriptedSource>();
+  auto source_b = std::make_unique<ScriptedSource>();
+  ScriptedSource* script_a = source_a.get();
+  ScriptedSource* script_b = source_b.get();
+  script_a->lists.push_back(ListOf({ConfigMap("a1", "10", "a"), ConfigMap("a2", "10", "a")}, "10"));
+  // The stream of namespace a expires; its relist no longer has a2 and brings a3.
+  script_a->watches.push_back({{}, Status(StatusCode::kGone, "too old")});
+  script_a->lists.push_back(ListOf({ConfigMap("a1", "10", "a"), ConfigMap("a3", "20", "a")}, "20"));
+  script_b->lists.push_back(ListOf({ConfigMap("b1", "11", "b")}, "11"));
+  Recorded recorded_a;
+  Recorded recorded_b;
+  WatcherOptions options_a = FastOptions();
+  options_a.store_namespace = "a";
+  WatcherOptions options_b = FastOptions();
+  options_b.store_namespace = "b";
+  Watcher watcher_b(std::move(source_b), options_b, Record(recorded_b), store);
+  watcher_b.Start();
+  script_b->WaitUntilExhausted();
+  Watcher watcher_a(std::move(source_a), options_a, Record(recorded_a), store);
+  watcher_a.Start();
+  script_a->WaitUntilExhausted();
+  watcher_a.Stop();
+  watcher_b.Stop();
+
+  EXPECT_EQ(&watcher_a.store(), store.get());
+  EXPECT_EQ(store->Size(), 3U);
+  EXPECT_NE(store->Get("b/b1"), nullptr) << "namespace a's relist removed namespace b's object";
+  EXPECT_NE(store->Get("a/a3"), nullptr);
+  EXPECT_EQ(store->Get("a/a2"), nullptr);
+  std::sort(recorded_a.events.begin(), recorded_a.events.end());  // a list's adds come in hash order
+  EXPECT_EQ(recorded_a.events, (std::vector<std::string>{"add a/a1", "add a/a2", "add a/a3", "delete a/a2"}));
+  EXPECT_EQ(recorded_b.events, (std::vector<std::string>{"add b/b1"}));
+}
+
+TEST(StoreTest, ReplaceWithinANamespaceLeavesTheOthers) {
+  Store store;
+  store.Upsert(std::make_shared<const Json>(ConfigMap("x", "1", "a")));
+  store.Upsert(std::make_shared<const Json>(ConfigMap("y", "1", "ab")));  // a prefix of the name is another namespace
+  store.Upsert(std::make_shared<const Json>(ConfigMap("z", "1", "b")));
+  std::unordered_map<std::string, ObjectPtr> fresh;
+  fresh.emplace("a/w", std::make_shared<const Json>(ConfigMap("w", "2", "a")));
+  const auto previous = store.Replace(std::move(fresh), "a");
+  ASSERT_EQ(previous.size(), 1U);
+  EXPECT_TRUE(previous.contains("a/x"));
+  EXPECT_EQ(store.Size(), 3U);
+  EXPECT_NE(store.Get("a/w"), nullptr);
+  EXPECT_NE(store.Get("ab/y"), nullptr);
+  EXPECT_NE(store.Get("b/z"), nullptr);
 }
 
 ObjectPtr OwnedConfigMap(const std::string& name, const Json& owner_references) {

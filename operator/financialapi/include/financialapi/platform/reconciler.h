@@ -7,6 +7,8 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "financialapi/kube/client.h"
 #include "financialapi/platform/builders.h"
@@ -32,15 +34,20 @@ struct MonitoringCrds {
 // Asks the API server which Prometheus Operator kinds it serves (errors count as absent).
 MonitoringCrds DiscoverMonitoringCrds(kube::Client& client);
 
+// The namespaces a --watch-namespace value names: a comma-separated list, duplicates dropped; "" or
+// "*" means all namespaces (an empty list). InvalidArgument naming the first entry that is not a
+// namespace name (a DNS-1123 label).
+StatusOr<std::vector<std::string>> ParseWatchNamespaces(std::string_view text);
+
 class FinancialApiReconciler final : public runtime::Reconciler {
  public:
   // `monitoring`: which Prometheus Operator kinds the cluster served when the operator started (the
   // same answer decides which kinds are watched, so creating and pruning stay consistent).
   FinancialApiReconciler(kube::Client& client, runtime::EventRecorder* events, MonitoringCrds monitoring);
 
-  // Controller options: FinancialApis in `watch_namespace` ("" : all) and their children (only
+  // Controller options: FinancialApis in `watch_namespaces` (empty: all) and their children (only
   // objects labelled managed-by=financialapi-operator are cached).
-  static runtime::ControllerOptions ControllerOptions(const std::string& watch_namespace, int workers,
+  static runtime::ControllerOptions ControllerOptions(const std::vector<std::string>& watch_namespaces, int workers,
                                                       const MonitoringCrds& crds);
 
   void set_controller(const runtime::Controller* controller) { controller_ = controller; }

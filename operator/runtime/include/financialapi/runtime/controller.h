@@ -50,16 +50,19 @@ class Reconciler {
 
 struct OwnedKind {
   kube::ResourceType type;
-  // Narrow the watch to this controller's children (their namespace and a label they all carry), so
-  // the cache holds only what the operator manages, not every object of the kind in the cluster.
-  Scope scope;
+  // Narrow the watch to this controller's children (a label they all carry), so the cache holds only
+  // what the operator manages, not every object of the kind in the cluster.
+  std::string label_selector;
 };
 
 struct ControllerOptions {
   std::string name;
   kube::ResourceType primary;
-  Scope primary_scope;
+  std::string primary_label_selector;
   std::vector<OwnedKind> owned;
+  // The namespaces to watch, for the primary and the owned kinds alike: one list and watch per kind and
+  // namespace, all feeding one cache per kind. Empty: every namespace, with one watch per kind.
+  std::vector<std::string> namespaces;
   int workers = 1;
   // Every primary object is reconciled at least this often, changed or not (0: never).
   std::chrono::seconds resync_period{std::chrono::hours(10)};
@@ -99,14 +102,24 @@ class Controller {
   void ProcessKey(const std::string& key);
   void Resync();
 
+  // One kind's cache and the watchers (one per watched namespace, or one for all) that fill it.
+  struct KindCache {
+    kube::ResourceType type;
+    std::shared_ptr<Store> store;
+    std::vector<std::unique_ptr<Watcher>> watchers;
+  };
+  KindCache MakeKindCache(const kube::ResourceType& type, const std::string& label_selector,
+                          const WatcherHandlers& handlers) const;
+  std::vector<Watcher*> Watchers() const;
+
   kube::Client& client_;
   ControllerOptions options_;
   Reconciler& reconciler_;
   RuntimeMetrics* metrics_;
   std::unique_ptr<WorkQueueObserver> queue_observer_;
   std::unique_ptr<WorkQueue> queue_;
-  std::unique_ptr<Watcher> primary_watcher_;
-  std::vector<std::pair<kube::ResourceType, std::unique_ptr<Watcher>>> owned_watchers_;
+  KindCache primary_cache_;
+  std::vector<KindCache> owned_caches_;
   std::vector<std::thread> workers_;
   std::thread resync_thread_;
   std::mutex resync_mutex_;

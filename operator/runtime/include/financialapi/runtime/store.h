@@ -35,8 +35,11 @@ class Store {
   std::vector<ObjectPtr> ListControlledBy(const std::string& owner_uid) const;
   std::size_t Size() const;
 
-  // Swaps the whole content (after a full list) and returns the previous content.
-  std::unordered_map<std::string, ObjectPtr> Replace(std::unordered_map<std::string, ObjectPtr> objects);
+  // Swaps the whole content (after a full list) and returns the previous content. With
+  // `within_namespace`, only that namespace's objects are swapped and returned: the list of one
+  // namespace's watcher, when watchers of several namespaces fill one Store.
+  std::unordered_map<std::string, ObjectPtr> Replace(std::unordered_map<std::string, ObjectPtr> objects,
+                                                     const std::string& within_namespace = "");
   // Inserts or replaces; returns the previous object or nullptr.
   ObjectPtr Upsert(ObjectPtr object);
   // Removes; returns the removed object or nullptr.

@@ -60,6 +60,9 @@ struct WatcherOptions {
   std::function<void(Json&)> transform = [](Json& object) {
     if (object.contains("metadata")) object["metadata"].erase("managedFields");
   };
+  // The namespace the source lists when the Store is shared with watchers of other namespaces: a
+  // relist then replaces only this namespace's objects. Empty: the source lists all the Store holds.
+  std::string store_namespace;
 };
 
 struct WatcherStats {
@@ -73,7 +76,9 @@ struct WatcherStats {
 
 class Watcher {
  public:
-  Watcher(std::unique_ptr<ListWatchSource> source, WatcherOptions options, WatcherHandlers handlers);
+  // Fills `store`, or a Store of its own when it is null.
+  Watcher(std::unique_ptr<ListWatchSource> source, WatcherOptions options, WatcherHandlers handlers,
+          std::shared_ptr<Store> store = nullptr);
   ~Watcher();
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
@@ -87,7 +92,7 @@ class Watcher {
   bool HasSynced() const { return synced_.load(); }
   // Waits for HasSynced() up to `timeout`.
   bool WaitForSync(std::chrono::milliseconds timeout) const;
-  const Store& store() const { return store_; }
+  const Store& store() const { return *store_; }
   std::string resource_version() const;
   WatcherStats stats() const;
 
@@ -102,7 +107,7 @@ class Watcher {
   std::unique_ptr<ListWatchSource> source_;
   WatcherOptions options_;
   WatcherHandlers handlers_;
-  Store store_;
+  std::shared_ptr<Store> store_;
 
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
