@@ -26,7 +26,7 @@ log="/tmp/serve-$$.log"
 PORT="${port}" "${server}" serve >"${log}" 2>&1 &
 pid=$!
 trap 'kill -9 ${pid} 2>/dev/null || true; rm -f "${log}"' EXIT
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do  # up to 30 s: an ASan build on a busy runner starts slowly
   curl -fs "http://127.0.0.1:${port}/ready" >/dev/null && break
   sleep 0.1
 done

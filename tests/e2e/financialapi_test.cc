@@ -132,6 +132,8 @@ TEST_F(OperatorTest, InvalidSpecsAreRejectedByTheApiServerNamingTheField) {
       {{{"redis", {{"maxMemoryPolicy", "keep-everything"}}}}, "spec.redis.maxMemoryPolicy"},
       {{{"postgres", {{"external", {{"host", "db"}, {"credentialsSecretRef", {{"name", "x"}}}}}}}}, "postgres: set managed: true"},
       {{{"cacheWarmup", {{"enabled", true}}}}, "cacheWarmup.tickers"},
+      {{{"api", {{"rateLimit", {{"trustedProxies", {"10.0.0.0/8", "ingress-nginx"}}}}}}},
+       "each entry must be an IP address or a CIDR block"},
   };
   for (const auto& test : cases) {
     Json object = Example("financialapi-minimal.yaml");
@@ -142,6 +144,10 @@ TEST_F(OperatorTest, InvalidSpecsAreRejectedByTheApiServerNamingTheField) {
     EXPECT_EQ(created.status().code(), StatusCode::kInvalidArgument) << created.status();
     EXPECT_NE(created.status().message().find(test.expected), std::string::npos) << created.status();
   }
+  Json proxied = Example("financialapi-minimal.yaml");
+  proxied["metadata"]["name"] = "proxied";
+  proxied["spec"] = {{"api", {{"rateLimit", {{"trustedProxies", {"10.0.0.0/8", "192.168.1.7", "fd00::/8"}}}}}}};
+  EXPECT_TRUE(client_->Create(platform::kFinancialApis, proxied).ok()) << "addresses and blocks, v4 and v6, are accepted";
   // Shrinking storage is refused on update.
   Json object = Example("financialapi-minimal.yaml");
   object["spec"] = {{"redis", {{"storage", {{"size", "8Gi"}}}}}};

@@ -1,6 +1,10 @@
 #include "financialapi/service/access.h"
 
+#include <arpa/inet.h>
+
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "financialapi/common/file.h"
@@ -8,6 +12,95 @@
 #include "financialapi/common/strings.h"
 
 namespace financialapi::service {
+
+namespace {
+
+// `text` as a 16-byte address (IPv4 as IPv4-mapped IPv6), or nullopt when it is not an IP address.
+std::optional<std::array<std::uint8_t, 16>> ParseAddress(std::string_view text) {
+  const std::string address(Trim(text));
+  std::array<std::uint8_t, 16> bytes{};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    std::memcpy(bytes.data() + 12, &v4, 4);
+    return bytes;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
+    std::memcpy(bytes.data(), &v6, 16);
+    return bytes;
+  }
+  return std::nullopt;
+}
+
+bool IsMappedIpv4(const std::array<std::uint8_t, 16>& bytes) {
+  for (int i = 0; i < 10; ++i) {
+    if (bytes[static_cast<std::size_t>(i)] != 0) return false;
+  }
+  return bytes[10] == 0xff && bytes[11] == 0xff;
+}
+
+}  // namespace
+
+StatusOr<TrustedProxies> TrustedProxies::Parse(std::string_view list) {
+  TrustedProxies proxies;
+  if (Trim(list).empty()) return proxies;
+  for (const std::string_view entry : SplitAndTrim(list, ',')) {
+    const std::size_t slash = entry.find('/');
+    const auto address = ParseAddress(entry.substr(0, slash));
+    Network network;
+    bool valid = address.has_value();
+    if (valid) {
+      network.address = *address;
+      const int family_bits = IsMappedIpv4(*address) ? 32 : 128;
+      int bits = family_bits;
+      if (slash != std::string_view::npos) {
+        const std::string_view digits = entry.substr(slash + 1);
+        const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
+        valid = !digits.empty() && parsed.ec == std::errc() && parsed.ptr == digits.data() + digits.size() &&
+                bits >= 0 && bits <= family_bits;
+      }
+      network.prefix_bits = bits + (128 - family_bits);
+    }
+    if (!valid) {
+      return InvalidArgument("'" + std::string(entry) + "' is not an IP address or CIDR block (e.g. 10.0.0.0/8 or fd00::/8)");
+    }
+    proxies.networks_.push_back(network);
+  }
+  return proxies;
+}
+
+bool TrustedProxies::Contains(std::string_view address) const {
+  const auto bytes = ParseAddress(address);
+  if (!bytes) return false;
+  for (const Network& network : networks_) {
+    int bits = network.prefix_bits;
+    bool match = true;
+    for (std::size_t i = 0; i < 16 && bits > 0 && match; ++i, bits -= 8) {
+      const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff);
+      match = ((*bytes)[i] & mask) == (network.address[i] & mask);
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+std::string TrustedProxies::ClientAddress(std::string_view peer, std::string_view forwarded_for) const {
+  std::string client(peer);
+  if (!Contains(client)) return client;
+  std::size_t end = forwarded_for.size();
+  while (end != std::string_view::npos && end > 0) {
+    const std::size_t comma = forwarded_for.rfind(',', end - 1);
+    const std::size_t begin = comma == std::string_view::npos ? 0 : comma + 1;
+    const std::string_view hop = Trim(forwarded_for.substr(begin, end - begin));
+    if (!ParseAddress(hop)) break;
+    client = std::string(hop);
+    if (!Contains(client)) break;
+    end = comma;
+  }
+  return client;
+}
 
 RateLimiter::RateLimiter(double rate_per_second, double burst, const Clock& clock)
     : rate_(rate_per_second), burst_(burst), clock_(clock), next_sweep_(clock.Now()) {}

@@ -191,6 +191,16 @@ StatusOr<std::unique_ptr<FinancialApi>> FinancialApi::Create(const ServiceConfig
   return api;
 }
 
+namespace {
+
+// ConfigFromEnvironment has refused a bad list already; a config built in code with one trusts nobody.
+TrustedProxies TrustedProxiesOrNone(const std::string& list) {
+  auto parsed = TrustedProxies::Parse(list);
+  return parsed.ok() ? *parsed : TrustedProxies();
+}
+
+}  // namespace
+
 FinancialApi::FinancialApi(const ServiceConfig& config, const Clock& clock)
     : config_(config),
       clock_(clock),
@@ -207,6 +217,7 @@ FinancialApi::FinancialApi(const ServiceConfig& config, const Clock& clock)
                   return connection;
                 }),
       rate_limiter_(config.rate_limit_rps, config.rate_limit_burst, clock),
+      trusted_proxies_(TrustedProxiesOrNone(config.trusted_proxies)),
       api_keys_(config.api_keys_file ? std::optional<std::filesystem::path>(*config.api_keys_file) : std::nullopt,
                 std::chrono::seconds(5), clock) {
   metrics_.SetDatabasePool(0, config.db_pool_size);
@@ -307,7 +318,18 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
   }
   if (const Status allowed = api_keys_.Check(key); !allowed.ok()) return ErrorFor(allowed);
   // Keys are not kept in the clear, here either.
-  const std::string client = key ? "key:" + Sha256Hex(*key) : "ip:" + request.remote_address;
+  std::string client;
+  if (key) {
+    client = "key:" + Sha256Hex(*key);
+  } else if (trusted_proxies_.empty()) {
+    client = "ip:" + request.remote_address;
+  } else {
+    std::string forwarded_for;  // several X-Forwarded-For headers are one list, in arrival order
+    for (const http::Header& header : request.headers) {
+      if (header.name == "x-forwarded-for") forwarded_for += (forwarded_for.empty() ? "" : ",") + header.value;
+    }
+    client = "ip:" + trusted_proxies_.ClientAddress(request.remote_address, forwarded_for);
+  }
   if (const auto decision = rate_limiter_.Admit(client); !decision.allowed) {
     metrics_.CountRateLimited();
     char rate[32];

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "financialapi/common/file.h"
+#include "financialapi/service/access.h"
 
 namespace financialapi::service {
 namespace {
@@ -66,6 +67,12 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   config.local_cache_max_bytes = static_cast<std::size_t>(local_mb) << 20;
   config.gzip_min_bytes = static_cast<std::size_t>(gzip_min);
   config.api_keys_file = lookup("API_KEYS_FILE");
+  if (const auto proxies = lookup("TRUSTED_PROXIES")) {
+    if (auto parsed = TrustedProxies::Parse(*proxies); !parsed.ok()) {
+      return InvalidArgument("TRUSTED_PROXIES: " + parsed.status().message());
+    }
+    config.trusted_proxies = *proxies;
+  }
   if (const auto prepared = lookup("DB_PREPARED_STATEMENTS")) {
     if (*prepared != "true" && *prepared != "false") {
       return InvalidArgument("DB_PREPARED_STATEMENTS: expected true or false, got '" + *prepared + "'");

@@ -7,6 +7,7 @@
 #include "financialapi/common/base64.h"
 #include "financialapi/common/random.h"
 #include "financialapi/common/sha256.h"
+#include "financialapi/common/strings.h"
 #include "financialapi/kube/client.h"
 
 namespace financialapi::platform {
@@ -119,6 +120,7 @@ Json ApiConfigMap(const FinancialApi& api) {
                {"RATE_LIMIT_RPS", std::to_string(s.requests_per_second)},
                {"RATE_LIMIT_BURST", std::to_string(s.burst)}};
   if (s.api_keys_secret) data["API_KEYS_FILE"] = "/etc/financial-api/keys/keys";
+  if (!s.trusted_proxies.empty()) data["TRUSTED_PROXIES"] = Join(s.trusted_proxies, ",");
   Json object = Object(core::kConfigMaps, Metadata(api, api.name + "-api-config", "api", "financial-api-server"));
   object["data"] = data;
   return object;

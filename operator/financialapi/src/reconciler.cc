@@ -69,11 +69,8 @@ FinancialApiReconciler::FinancialApiReconciler(kube::Client& client, runtime::Ev
 StatusOr<std::vector<std::string>> ParseWatchNamespaces(std::string_view text) {
   std::vector<std::string> namespaces;
   if (Trim(text).empty() || Trim(text) == "*") return namespaces;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string name(Trim(text.substr(start, comma - start)));
-    start = comma + 1;
+  for (const std::string_view entry : SplitAndTrim(text, ',')) {
+    const std::string name(entry);
     const bool label = !name.empty() && name.size() <= 63 && std::isalnum(static_cast<unsigned char>(name.front())) &&
                        std::isalnum(static_cast<unsigned char>(name.back())) &&
                        std::all_of(name.begin(), name.end(), [](char c) {

@@ -31,6 +31,16 @@ void Read(const Json& object, const char* key, T& field) {
   }
 }
 
+// The string entries of an array member (other entries and a missing member leave `field` as it is).
+void ReadStrings(const Json& object, const char* key, std::vector<std::string>& field) {
+  if (!object.is_object()) return;
+  const auto found = object.find(key);
+  if (found == object.end() || !found->is_array()) return;
+  for (const auto& entry : *found) {
+    if (entry.is_string()) field.push_back(entry.get<std::string>());
+  }
+}
+
 void ReadResources(const Json& object, Resources& resources) {
   const Json& requests = Member(object, "requests");
   const Json& limits = Member(object, "limits");
@@ -115,6 +125,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   ReadResources(Member(api, "resources"), s.api.resources);
   Read(Member(api, "rateLimit"), "requestsPerSecond", s.api.requests_per_second);
   Read(Member(api, "rateLimit"), "burst", s.api.burst);
+  ReadStrings(Member(api, "rateLimit"), "trustedProxies", s.api.trusted_proxies);
   if (api.contains("apiKeysSecretRef")) {
     std::string name;
     Read(Member(api, "apiKeysSecretRef"), "name", name);
@@ -195,11 +206,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   Read(warmup, "enabled", s.cache_warmup.enabled);
   Read(warmup, "schedule", s.cache_warmup.schedule);
   Read(warmup, "image", s.cache_warmup.image);
-  if (warmup.contains("tickers") && warmup["tickers"].is_array()) {
-    for (const auto& ticker : warmup["tickers"]) {
-      if (ticker.is_string()) s.cache_warmup.tickers.push_back(ticker.get<std::string>());
-    }
-  }
+  ReadStrings(warmup, "tickers", s.cache_warmup.tickers);
 
   const Json& monitoring = Member(spec, "monitoring");
   Read(monitoring, "serviceMonitor", s.monitoring.service_monitor);

@@ -341,6 +341,30 @@ TEST_F(ApiTest, RateLimitRefusesOverTheBurstWithRetryAfter) {
   EXPECT_EQ(limited.Get("/v1/companies/AAPL", {{"X-API-Key", "someone-else"}}).status, 200);
 }
 
+TEST_F(ApiTest, BehindATrustedProxyEachForwardedClientHasItsOwnBucket) {
+  auto config = TestConfig(*database_url_);
+  config.rate_limit_rps = 0.1;
+  config.rate_limit_burst = 2;
+  config.trusted_proxies = "127.0.0.0/8, ::1";  // the test's connections come from loopback: "the proxy"
+  ApiUnderTest behind_proxy(config);
+  const auto as = [&](const std::string& forwarded_for) {
+    return behind_proxy.Get("/v1/companies/AAPL", {{"X-Forwarded-For", forwarded_for}}).status;
+  };
+  EXPECT_EQ(as("203.0.113.5"), 200);
+  EXPECT_EQ(as("203.0.113.5"), 200);
+  EXPECT_EQ(as("203.0.113.5"), 429) << "the first client used its burst";
+  EXPECT_EQ(as("198.51.100.7"), 200) << "another client behind the same proxy has a bucket of its own";
+  // What a client writes to the left of the address the proxy appended is never believed.
+  EXPECT_EQ(as("198.51.100.99, 203.0.113.5"), 429);
+
+  // Without trusted proxies the header changes nothing: every request is the loopback peer's.
+  config.trusted_proxies = "";
+  ApiUnderTest direct(config);
+  EXPECT_EQ(direct.Get("/v1/companies/AAPL", {{"X-Forwarded-For", "192.0.2.1"}}).status, 200);
+  EXPECT_EQ(direct.Get("/v1/companies/AAPL", {{"X-Forwarded-For", "192.0.2.2"}}).status, 200);
+  EXPECT_EQ(direct.Get("/v1/companies/AAPL", {{"X-Forwarded-For", "192.0.2.3"}}).status, 429);
+}
+
 TEST_F(ApiTest, ApiKeysFromAFileAreRequiredWhenConfigured) {
   const auto file = std::filesystem::temp_directory_path() / ("keys-" + std::to_string(::getpid()));
   std::ofstream(file) << "# keys for tests\n\nkey-one\n  key-two  \n";

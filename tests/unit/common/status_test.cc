@@ -66,6 +66,13 @@ TEST(StringsTest, TrimRemovesSurroundingWhitespaceOnly) {
   EXPECT_EQ(Trim("x"), "x");
 }
 
+TEST(StringsTest, SplitAndTrimKeepsEmptyParts) {
+  using Parts = std::vector<std::string_view>;
+  EXPECT_EQ(SplitAndTrim("", ','), Parts{""});
+  EXPECT_EQ(SplitAndTrim(" a , b,,c ", ','), (Parts{"a", "b", "", "c"}));
+  EXPECT_EQ(SplitAndTrim("a,", ','), (Parts{"a", ""}));
+}
+
 TEST(StringsTest, JoinPutsTheSeparatorBetweenParts) {
   EXPECT_EQ(Join({}, ", "), "");
   EXPECT_EQ(Join({"a"}, ", "), "a");

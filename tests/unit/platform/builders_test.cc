@@ -172,6 +172,19 @@ TEST(BuildersTest, DisablingAutoscalingRemovesTheHpaAndSetsReplicas) {
   EXPECT_EQ((*Find(children, "Deployment", "prod-api"))["spec"]["replicas"], 5);
 }
 
+TEST(BuildersTest, TrustedProxiesReachTheApiConfigOnlyWhenGiven) {
+  Json object = ExampleObject("financialapi.yaml");
+  const auto plain = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_FALSE((*Find(plain, "ConfigMap", "prod-api-config"))["data"].contains("TRUSTED_PROXIES"));
+  object["spec"]["api"]["rateLimit"]["trustedProxies"] = {"10.0.0.0/8", "fd00::/8"};
+  const auto behind_proxy = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_EQ((*Find(behind_proxy, "ConfigMap", "prod-api-config"))["data"]["TRUSTED_PROXIES"], "10.0.0.0/8,fd00::/8");
+  const auto hash = [](const std::vector<Child>& children) {
+    return (*Find(children, "Deployment", "prod-api"))["spec"]["template"]["metadata"]["annotations"]["edgartools.io/config-hash"];
+  };
+  EXPECT_NE(hash(plain), hash(behind_proxy)) << "the API pods roll to pick the setting up";
+}
+
 TEST(BuildersTest, PostgresIsTunedFromItsMemoryLimitAndParametersOverride) {
   const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));  // limit 4Gi, max_connections "200"
   const auto settings = PostgresSettings(api);

@@ -23,6 +23,48 @@ int Allowed(RateLimiter& limiter, const std::string& client, int attempts) {
   return allowed;
 }
 
+TEST(TrustedProxiesTest, ParsesAddressesAndBlocksAndNamesABadEntry) {
+  auto proxies = TrustedProxies::Parse(" 10.0.0.0/8, 192.168.1.7 ,fd00::/8, ::1");
+  ASSERT_TRUE(proxies.ok()) << proxies.status();
+  EXPECT_TRUE(proxies->Contains("10.255.3.4"));
+  EXPECT_FALSE(proxies->Contains("11.0.0.1"));
+  EXPECT_TRUE(proxies->Contains("192.168.1.7"));
+  EXPECT_FALSE(proxies->Contains("192.168.1.8"));
+  EXPECT_TRUE(proxies->Contains("fd12:3456::1"));
+  EXPECT_FALSE(proxies->Contains("fe80::1"));
+  EXPECT_TRUE(proxies->Contains("::1"));
+  EXPECT_TRUE(proxies->Contains("::ffff:10.1.2.3")) << "an IPv4-mapped peer is its IPv4 address";
+  EXPECT_FALSE(proxies->Contains("not-an-address"));
+  EXPECT_TRUE(TrustedProxies::Parse("")->empty());
+  EXPECT_TRUE(TrustedProxies::Parse("0.0.0.0/0")->Contains("8.8.8.8"));
+  EXPECT_TRUE(TrustedProxies::Parse("10.1.2.3/12")->Contains("10.15.0.1")) << "host bits in the block are ignored";
+
+  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/x", "proxy.local", "10.0.0.0/8,,", "1.2.3.4/-1"}) {
+    auto parsed = TrustedProxies::Parse(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.status().message().find("is not an IP address or CIDR block"), std::string::npos) << parsed.status();
+  }
+  EXPECT_NE(TrustedProxies::Parse("10.0.0.0/8, nope").status().message().find("'nope'"), std::string::npos);
+}
+
+TEST(TrustedProxiesTest, TheClientIsTheFirstUntrustedHopFromTheRight) {
+  auto proxies = TrustedProxies::Parse("10.0.0.0/8");
+  ASSERT_TRUE(proxies.ok());
+  // A peer that is not a proxy is the client, whatever it claims.
+  EXPECT_EQ(proxies->ClientAddress("203.0.113.9", "1.1.1.1"), "203.0.113.9");
+  // Behind one proxy: the address it appended.
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", "203.0.113.9"), "203.0.113.9");
+  // Behind two proxies; entries a client forged further left are not reached.
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", "6.6.6.6, 203.0.113.9, 10.0.0.7"), "203.0.113.9");
+  // No header, or only proxies: the leftmost proxy seen.
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", ""), "10.0.0.5");
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", "10.0.0.9,10.0.0.7"), "10.0.0.9");
+  // Garbage stops the walk at the last hop that made sense.
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", "203.0.113.9, unknown"), "10.0.0.5");
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", "unknown, 10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(proxies->ClientAddress("10.0.0.5", " 2001:db8::1 "), "2001:db8::1");
+}
+
 TEST(ClientRateLimiterTest, BurstThenRefusalWithRetryAfter) {
   ManualClock clock;
   RateLimiter limiter(10, 20, clock);

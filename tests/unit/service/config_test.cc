@@ -59,6 +59,7 @@ TEST(ServiceConfigTest, ReadsEveryVariable) {
                                             {"RATE_LIMIT_RPS", "2.5"},
                                             {"RATE_LIMIT_BURST", "7"},
                                             {"API_KEYS_FILE", "/etc/financialapi/api-keys"},
+                                            {"TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8"},
                                             {"CACHE_KEY_PREFIX", "tenant-a:v1:"},
                                             {"GZIP_MIN_BYTES", "0"},
                                             {"LOG_LEVEL", "debug"},
@@ -75,6 +76,7 @@ TEST(ServiceConfigTest, ReadsEveryVariable) {
   EXPECT_DOUBLE_EQ(config->rate_limit_rps, 2.5);
   EXPECT_DOUBLE_EQ(config->rate_limit_burst, 7);
   EXPECT_EQ(config->api_keys_file, "/etc/financialapi/api-keys");
+  EXPECT_EQ(config->trusted_proxies, "10.0.0.0/8,fd00::/8");
   EXPECT_EQ(config->cache_key_prefix, "tenant-a:v1:");
   EXPECT_EQ(config->gzip_min_bytes, 0u);
   EXPECT_EQ(config->log_level, "debug");
@@ -128,6 +130,14 @@ TEST(ServiceConfigTest, MalformedValuesAreNamedInTheError) {
     EXPECT_TRUE(message.starts_with(name + ": expected ")) << message;
     EXPECT_NE(message.find("got '" + value + "'"), std::string::npos) << message;
   }
+}
+
+TEST(ServiceConfigTest, ABadTrustedProxyIsNamed) {
+  auto config = ConfigFromEnvironment(From({{"DATABASE_URL", kDatabaseUrl}, {"TRUSTED_PROXIES", "10.0.0.0/8, ingress"}}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.status().message(),
+            "TRUSTED_PROXIES: 'ingress' is not an IP address or CIDR block (e.g. 10.0.0.0/8 or fd00::/8)");
 }
 
 TEST(ServiceConfigTest, ErrorStatesTheAcceptedRange) {

@@ -1,14 +1,18 @@
 // Who may call the API and how often: per-client token buckets and API keys from a mounted file.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "financialapi/common/clock.h"
 #include "financialapi/common/status.h"
@@ -43,6 +47,31 @@ class RateLimiter {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Bucket> buckets_;
   Clock::TimePoint next_sweep_;
+};
+
+// The proxies (ingress controllers, load balancers) whose X-Forwarded-For the server believes, so a
+// client behind them is rate-limited as itself rather than as the proxy's address.
+class TrustedProxies {
+ public:
+  // Comma-separated addresses or CIDR blocks, IPv4 or IPv6 ("10.0.0.0/8, fd00::/8, 192.168.1.7"); ""
+  // trusts nobody. InvalidArgument naming the first entry that is neither.
+  static StatusOr<TrustedProxies> Parse(std::string_view list);
+
+  bool empty() const { return networks_.empty(); }
+  // Whether `address` (an IP as text; IPv4-mapped IPv6 counts as IPv4) is in one of the blocks.
+  bool Contains(std::string_view address) const;
+  // The address to rate-limit: `peer` itself unless it is a trusted proxy; then, walking
+  // `forwarded_for` (X-Forwarded-For, comma-joined in arrival order) from the right, the first
+  // address that is not a trusted proxy. What a client writes further left is never reached, so it
+  // cannot choose its own bucket. An entry that is not an address stops the walk at the hop before it.
+  std::string ClientAddress(std::string_view peer, std::string_view forwarded_for) const;
+
+ private:
+  struct Network {
+    std::array<std::uint8_t, 16> address{};  // IPv4 as IPv4-mapped IPv6
+    int prefix_bits = 128;
+  };
+  std::vector<Network> networks_;
 };
 
 // API keys, one per line in a file (blank lines and '#' comments skipped), kept only as SHA-256

@@ -61,6 +61,7 @@ class FinancialApi {
   db::ConnectionPool<db::PostgresConnection> database_;
   std::unique_ptr<ResponseCache> cache_;
   RateLimiter rate_limiter_;
+  TrustedProxies trusted_proxies_;
   ApiKeys api_keys_;
 
   std::atomic<bool> schema_ready_{false};

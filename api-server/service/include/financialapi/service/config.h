@@ -25,6 +25,7 @@ struct ServiceConfig {
   double rate_limit_rps = 10;         // 0 turns limiting off
   double rate_limit_burst = 20;
   std::optional<std::string> api_keys_file;
+  std::string trusted_proxies;        // addresses/CIDRs whose X-Forwarded-For is believed ("" = none)
   std::string log_level = "info";
   std::string log_format = "text";
   std::size_t gzip_min_bytes = 1024;

@@ -40,6 +40,7 @@ struct ApiSpec {
   Resources resources{"250m", "256Mi", "1", "512Mi"};
   int requests_per_second = 10;
   int burst = 20;
+  std::vector<std::string> trusted_proxies;  // X-Forwarded-For is believed from these (TRUSTED_PROXIES)
   std::optional<std::string> api_keys_secret;
 };
 
