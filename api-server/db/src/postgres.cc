@@ -5,12 +5,33 @@
 
 #include <libpq-fe.h>
 
+#include "financialapi/common/strings.h"
+
 namespace financialapi::db {
 namespace {
 
 std::string ConnectionError(const PGconn* connection) {
-  std::string message = connection != nullptr ? PQerrorMessage(connection) : "out of memory";
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return std::string(Trim(connection != nullptr ? PQerrorMessage(connection) : "out of memory"));
+}
+
+// `message` with the URL's password, as written and percent-decoded, replaced by "***": libpq quotes
+// parts of a URL it cannot parse, and these messages reach logs and /ready.
+std::string WithoutPassword(std::string message, std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return message;
+  const std::string_view authority = url.substr(scheme + 3, url.find('/', scheme + 3) - (scheme + 3));
+  const std::size_t at = authority.rfind('@');
+  const std::size_t colon = authority.find(':');
+  if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return message;
+  const std::string written(authority.substr(colon + 1, at - colon - 1));
+  std::string decoded;
+  if (!PercentDecode(written, false, decoded)) decoded.clear();
+  for (const std::string& secret : {written, decoded}) {
+    if (secret.empty()) continue;
+    for (std::size_t found = message.find(secret); found != std::string::npos; found = message.find(secret, found + 3)) {
+      message.replace(found, secret.size(), "***");
+    }
+  }
   return message;
 }
 
@@ -32,7 +53,7 @@ StatusOr<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(const 
   const char* values[] = {url.c_str(), timeout.c_str(), nullptr};
   PGconn* connection = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (connection == nullptr || PQstatus(connection) != CONNECTION_OK) {
-    std::string message = ConnectionError(connection);
+    std::string message = WithoutPassword(ConnectionError(connection), url);
     PQfinish(connection);
     return Unavailable("cannot connect to PostgreSQL: " + message);
   }
@@ -50,14 +71,13 @@ namespace {
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
 // The failure of a statement as a Status: Unavailable when the connection is gone, InvalidArgument
-// otherwise, with the SQLSTATE in the message.
-Status StatementError(const PGconn* connection, const PGresult* result) {
+// ("<what>: ...") otherwise, with the SQLSTATE in the message.
+Status StatementError(const PGconn* connection, const PGresult* result, std::string_view what = "query failed") {
   const char* sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  std::string message = result ? PQresultErrorMessage(result) : ConnectionError(connection);
-  while (!message.empty() && message.back() == '\n') message.pop_back();
+  std::string message = result ? std::string(Trim(PQresultErrorMessage(result))) : ConnectionError(connection);
   if (sqlstate != nullptr) message += " (SQLSTATE " + std::string(sqlstate) + ")";
   if (IsConnectionLoss(connection, sqlstate)) return Unavailable("PostgreSQL connection lost: " + message);
-  return InvalidArgument("query failed: " + message);
+  return InvalidArgument(std::string(what) + ": " + message);
 }
 
 bool Succeeded(const PGresult* result) {
@@ -111,23 +131,14 @@ StatusOr<QueryResult> PostgresConnection::Execute(const std::string& sql, const 
 }
 
 Status PostgresConnection::ExecuteScript(const std::string& sql) {
-  std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection_, sql.c_str()), &PQclear);
-  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Status::Ok();
-  std::string message = result ? PQresultErrorMessage(result.get()) : ConnectionError(connection_);
-  while (!message.empty() && message.back() == '\n') message.pop_back();
-  if (PQstatus(connection_) != CONNECTION_OK) return Unavailable("PostgreSQL connection lost: " + message);
-  return InvalidArgument("script failed: " + message);
+  ResultPtr result(PQexec(connection_, sql.c_str()), &PQclear);
+  if (Succeeded(result.get())) return Status::Ok();
+  return StatementError(connection_, result.get(), "script failed");
 }
 
 Status PostgresConnection::CopyIn(const std::string& copy_statement, std::string_view data) {
-  std::unique_ptr<PGresult, decltype(&PQclear)> start(PQexec(connection_, copy_statement.c_str()), &PQclear);
-  if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
-    std::string message = start ? PQresultErrorMessage(start.get()) : ConnectionError(connection_);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    if (PQstatus(connection_) != CONNECTION_OK) return Unavailable("PostgreSQL connection lost: " + message);
-    return InvalidArgument("COPY failed: " + message);
-  }
+  ResultPtr start(PQexec(connection_, copy_statement.c_str()), &PQclear);
+  if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return StatementError(connection_, start.get(), "COPY failed");
   // Sent in pieces: libpq buffers what it is given, and one call with hundreds of MB would double the
   // memory the loader needs.
   constexpr std::size_t kChunk = 1 << 20;
@@ -142,14 +153,8 @@ Status PostgresConnection::CopyIn(const std::string& copy_statement, std::string
   }
   Status outcome = Status::Ok();
   while (PGresult* raw = PQgetResult(connection_)) {
-    std::unique_ptr<PGresult, decltype(&PQclear)> result(raw, &PQclear);
-    if (PQresultStatus(raw) != PGRES_COMMAND_OK && outcome.ok()) {
-      std::string message = PQresultErrorMessage(raw);
-      while (!message.empty() && message.back() == '\n') message.pop_back();
-      const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-      outcome = IsConnectionLoss(connection_, sqlstate) ? Unavailable("PostgreSQL connection lost: " + message)
-                                                        : InvalidArgument("COPY failed: " + message);
-    }
+    ResultPtr result(raw, &PQclear);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && outcome.ok()) outcome = StatementError(connection_, raw, "COPY failed");
   }
   return outcome;
 }
@@ -168,6 +173,20 @@ void AppendCopyField(std::string& row, std::optional<std::string_view> value) {
       default: row += c;
     }
   }
+}
+
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (const char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
 }
 
 void AppendCopyRow(std::string& data, std::initializer_list<std::optional<std::string_view>> fields) {

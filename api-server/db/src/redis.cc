@@ -4,6 +4,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "financialapi/common/strings.h"
+
 namespace financialapi::db {
 namespace {
 
@@ -52,7 +54,10 @@ StatusOr<RedisEndpoint> ParseRedisUrl(const std::string& url) {
     std::string credentials = rest.substr(0, at);
     rest = rest.substr(at + 1);
     const auto colon = credentials.find(':');
-    endpoint.password = colon == std::string::npos ? credentials : credentials.substr(colon + 1);
+    // Percent-encoded, as the operator writes it (a password may hold '@', ':' or '/').
+    if (!PercentDecode(colon == std::string::npos ? credentials : credentials.substr(colon + 1), false, endpoint.password)) {
+      return InvalidArgument("Redis URL has a malformed percent-escape in its password");
+    }
   }
   if (const auto slash = rest.find('/'); slash != std::string::npos) {
     const std::string db = rest.substr(slash + 1);
@@ -91,7 +96,9 @@ StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(const RedisE
   std::unique_ptr<RedisConnection> connection(new RedisConnection(context));
   if (!endpoint.password.empty()) {
     auto auth = connection->Command({"AUTH", endpoint.password});
-    if (!auth.ok()) return Status(StatusCode::kUnauthenticated, "Redis AUTH failed at " + where);
+    if (!auth.ok() && auth.status().code() == StatusCode::kUnavailable) return auth.status().WithContext("Redis AUTH");
+    // The reply names the problem (WRONGPASS, or no password set); it never repeats the password.
+    if (!auth.ok()) return Status(StatusCode::kUnauthenticated, "Redis AUTH failed at " + where + ": " + auth.status().message());
   }
   if (endpoint.database != 0) {
     auto select = connection->Command({"SELECT", std::to_string(endpoint.database)});

@@ -16,9 +16,23 @@ constexpr int kGzipWindowBits = 15 + 16;
 // zlib counts in uInt; larger inputs are fed in slices of this size.
 constexpr std::size_t kMaxSlice = std::numeric_limits<uInt>::max();
 
-Bytef* InPtr(std::string_view data, std::size_t offset) {
+// Gives zlib the next slice of `data` once it has used up the last one.
+void FeedInput(z_stream& stream, std::string_view data, std::size_t& in_offset) {
+  if (stream.avail_in != 0) return;
+  const std::size_t slice = std::min(kMaxSlice, data.size() - in_offset);
   // zlib's next_in is non-const for historical reasons; it does not write through it.
-  return reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + offset));
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + in_offset));
+  stream.avail_in = static_cast<uInt>(slice);
+  in_offset += slice;
+}
+
+// Points zlib at the free end of `out` (doubling it when full); returns the room given.
+std::size_t OfferOutput(z_stream& stream, std::string& out, std::size_t out_offset) {
+  if (out_offset == out.size()) out.resize(out.size() * 2);
+  const std::size_t room = std::min(kMaxSlice, out.size() - out_offset);
+  stream.next_out = reinterpret_cast<Bytef*>(out.data() + out_offset);
+  stream.avail_out = static_cast<uInt>(room);
+  return room;
 }
 
 }  // namespace
@@ -38,16 +52,8 @@ StatusOr<std::string> GzipCompress(std::string_view data, int level) {
   std::size_t out_offset = 0;
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (stream.avail_in == 0) {
-      const std::size_t slice = std::min(kMaxSlice, data.size() - in_offset);
-      stream.next_in = InPtr(data, in_offset);
-      stream.avail_in = static_cast<uInt>(slice);
-      in_offset += slice;
-    }
-    if (out_offset == out.size()) out.resize(out.size() * 2);
-    const std::size_t room = std::min(kMaxSlice, out.size() - out_offset);
-    stream.next_out = reinterpret_cast<Bytef*>(out.data() + out_offset);
-    stream.avail_out = static_cast<uInt>(room);
+    FeedInput(stream, data, in_offset);
+    const std::size_t room = OfferOutput(stream, out, out_offset);
     rc = deflate(&stream, in_offset == data.size() ? Z_FINISH : Z_NO_FLUSH);
     out_offset += room - stream.avail_out;
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
@@ -69,20 +75,12 @@ StatusOr<std::string> GzipDecompress(std::string_view data) {
   std::size_t out_offset = 0;
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (stream.avail_in == 0) {
-      if (in_offset == data.size()) {
-        inflateEnd(&stream);
-        return InvalidArgument("gzip: data ends before the end of the gzip stream");
-      }
-      const std::size_t slice = std::min(kMaxSlice, data.size() - in_offset);
-      stream.next_in = InPtr(data, in_offset);
-      stream.avail_in = static_cast<uInt>(slice);
-      in_offset += slice;
+    if (stream.avail_in == 0 && in_offset == data.size()) {
+      inflateEnd(&stream);
+      return InvalidArgument("gzip: data ends before the end of the gzip stream");
     }
-    if (out_offset == out.size()) out.resize(out.size() * 2);
-    const std::size_t room = std::min(kMaxSlice, out.size() - out_offset);
-    stream.next_out = reinterpret_cast<Bytef*>(out.data() + out_offset);
-    stream.avail_out = static_cast<uInt>(room);
+    FeedInput(stream, data, in_offset);
+    const std::size_t room = OfferOutput(stream, out, out_offset);
     rc = inflate(&stream, Z_NO_FLUSH);
     out_offset += room - stream.avail_out;
     if (rc == Z_MEM_ERROR) {

@@ -8,9 +8,8 @@
 
 namespace financialapi::http::internal {
 
-// Appends the percent-decoding of `in` to `out` ('+' becomes a space when plus_is_space).
-// False (out then holds a partial result) for a '%' not followed by two hex digits.
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out);
+// 'A'..'Z' to 'a'..'z', other bytes as they are.
+inline char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Fills request.path and request.query from request.target (origin-form "/p?q", absolute-form
 // "http://host/p?q" or "*"), reusing their storage. False for any other form, a bad percent-escape,

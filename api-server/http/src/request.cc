@@ -6,21 +6,13 @@
 #include <utility>
 #include <vector>
 
+#include "financialapi/common/strings.h"
 #include "financialapi/http/server.h"
 #include "internal.h"
 
 namespace financialapi::http {
 namespace internal {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Parses "a=1&b=2" into request.query, reusing the strings already there (requests on one connection
 // reuse one Request, so steady-state parsing allocates nothing).
@@ -38,33 +30,13 @@ bool ParseQuery(std::string_view text, std::vector<std::pair<std::string, std::s
     auto& [k, v] = query[count++];
     k.clear();
     v.clear();
-    if (!PercentDecode(key, true, k) || !PercentDecode(value, true, v)) return false;
+    if (!financialapi::PercentDecode(key, true, k) || !financialapi::PercentDecode(value, true, v)) return false;
   }
   query.resize(count);
   return true;
 }
 
 }  // namespace
-
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out) {
-  out.reserve(out.size() + in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return true;
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -101,7 +73,7 @@ bool ParseTarget(Request& request) {
   rest = rest.substr(0, rest.find('#'));
   const std::size_t question = rest.find('?');
   if (request.path.empty()) {
-    if (!PercentDecode(rest.substr(0, question), false, request.path)) return false;
+    if (!financialapi::PercentDecode(rest.substr(0, question), false, request.path)) return false;
     if (request.path.find('\0') != std::string::npos) return false;
   }
   if (question == std::string_view::npos) {
@@ -205,12 +177,6 @@ Response ErrorResponse(int status, std::string_view message) {
 }
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // q-value of one Accept-Encoding element's parameters ("q=0.5"), per RFC 9110 12.4.2: 1 when absent,
 // -1 when unparsable (treated as a refusal by the caller).

@@ -92,15 +92,11 @@ void AppendInt(std::string& out, std::uint64_t value) {
   out.append(digits.data(), result.ptr);
 }
 
+// Reuses out's storage: header names are lowered into the strings of the previous request.
 void AssignLower(std::string& out, std::string_view in) {
   out.resize(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = internal::LowerAscii(in[i]);
 }
-
-std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 class Session;
 
@@ -162,7 +158,9 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Server::Impl& server, tcp::socket socket, std::string remote_address)
-      : server_(server), stream_(std::move(socket)), remote_address_(std::move(remote_address)) {}
+      : server_(server), stream_(std::move(socket)) {
+    request_.remote_address = std::move(remote_address);  // one peer per connection
+  }
   ~Session() { server_.Forget(this); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -209,7 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const auto expect = parser_->get()[bhttp::field::expect];
-    if (internal::EqualsIgnoreCase(View(expect), "100-continue")) {
+    if (internal::EqualsIgnoreCase(expect, "100-continue")) {
       // Clients that sent this wait (curl: 1 s) for the interim answer before sending the body.
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -238,12 +236,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(error_code ec) {
-    if (ec == bhttp::error::header_limit) {
+    if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
       SendError(431, "request headers too large");
     } else if (ec == bhttp::error::body_limit) {
       SendError(413, "request body too large");
-    } else if (ec == bhttp::error::buffer_overflow) {
-      SendError(431, "request headers too large");
     } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
                ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       SendError(400, "malformed request");
@@ -261,8 +257,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool head = message.method() == bhttp::verb::head;
     http10_ = message.version() < 11;
 
-    request_.method.assign(View(message.method_string()));
-    request_.target.assign(View(message.target()));
+    request_.method.assign(message.method_string());
+    request_.target.assign(message.target());
     if (!internal::ParseTarget(request_)) {
       SendError(400, "malformed request target");
       return;
@@ -271,12 +267,11 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& field : message) {
       if (count == request_.headers.size()) request_.headers.emplace_back();
       Header& header = request_.headers[count++];
-      AssignLower(header.name, View(field.name_string()));
-      header.value.assign(View(field.value()));
+      AssignLower(header.name, field.name_string());
+      header.value.assign(field.value());
     }
     request_.headers.resize(count);
     request_.body = std::move(message.body());
-    request_.remote_address = remote_address_;
 
     try {
       response_ = server_.handler()(request_);
@@ -309,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
     AppendInt(head_, static_cast<std::uint64_t>(status));
     head_ += ' ';
     const auto known = bhttp::int_to_status(static_cast<unsigned>(status));
-    head_ += known == bhttp::status::unknown ? std::string_view("Unknown") : View(bhttp::obsolete_reason(known));
+    head_ += known == bhttp::status::unknown ? std::string_view("Unknown") : bhttp::obsolete_reason(known);
     head_ += "\r\nServer: financial-api\r\nDate: ";
     head_ += HttpDate();
     head_ += "\r\n";
@@ -402,7 +397,6 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;  // kept across requests: pipelined bytes and its capacity both carry over
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  const std::string remote_address_;
   Request request_;   // reused per request so its strings keep their capacity
   Response response_;  // alive until its bytes are written
   std::string head_;

@@ -56,12 +56,6 @@ StatusOr<std::string> StringField(const json& object, const char* key, std::stri
   return it->get<std::string>();
 }
 
-std::optional<std::string> OptionalString(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
 bool IsDate(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
   for (const std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) {
@@ -149,6 +143,12 @@ StatusOr<Fact> ParseFact(const json& value, std::string_view document, const std
 }
 
 }  // namespace
+
+std::optional<std::string> OptionalString(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
 
 StatusOr<std::vector<TickerEntry>> ParseCompanyTickers(std::string_view text, std::string_view document) {
   FINANCIALAPI_ASSIGN_OR_RETURN(const json parsed, ParseJson(text, document));

@@ -20,17 +20,10 @@ std::optional<std::string_view> Optional(const std::optional<std::string>& value
   return value ? std::optional<std::string_view>(*value) : std::nullopt;
 }
 
-std::optional<std::string> ProfileString(const json& profile, const char* key) {
-  const auto it = profile.find(key);
-  if (it == profile.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
 // Database failures inside a document's transaction are reported against the document; a lost
 // connection stays Unavailable so the caller stops.
 Status ForDocument(Status status, std::string_view name) {
   if (status.ok() || status.code() == StatusCode::kUnavailable) return status;
-  if (status.message().starts_with(std::string(name) + ":")) return status;
   return Status(status.code(), std::string(name) + ": " + status.message());
 }
 
@@ -85,7 +78,7 @@ Status Loader::LoadSubmissions(std::string_view text, std::string_view name, Loa
   if (const auto* location = doc.profile.contains("addresses") ? &doc.profile["addresses"] : nullptr;
       location != nullptr && location->is_object() && location->contains("business") &&
       (*location)["business"].is_object()) {
-    business_location = ProfileString((*location)["business"], "stateOrCountry");
+    business_location = OptionalString((*location)["business"], "stateOrCountry");
   }
   const std::string cik = std::to_string(doc.cik);
   auto& c = connection_;
@@ -103,10 +96,10 @@ Status Loader::LoadSubmissions(std::string_view text, std::string_view name, Loa
                   "business_location = EXCLUDED.business_location, submissions_profile = EXCLUDED.submissions_profile, "
                   "submissions_files = EXCLUDED.submissions_files, submissions_columns = EXCLUDED.submissions_columns, "
                   "updated_at = now()",
-                  {cik, doc.name, Field(ProfileString(doc.profile, "sic")),
-                   Field(ProfileString(doc.profile, "sicDescription")), Field(ProfileString(doc.profile, "entityType")),
-                   Field(ProfileString(doc.profile, "category")), Field(ProfileString(doc.profile, "fiscalYearEnd")),
-                   Field(ProfileString(doc.profile, "stateOfIncorporation")), Field(business_location),
+                  {cik, doc.name, Field(OptionalString(doc.profile, "sic")),
+                   Field(OptionalString(doc.profile, "sicDescription")), Field(OptionalString(doc.profile, "entityType")),
+                   Field(OptionalString(doc.profile, "category")), Field(OptionalString(doc.profile, "fiscalYearEnd")),
+                   Field(OptionalString(doc.profile, "stateOfIncorporation")), Field(business_location),
                    doc.profile.dump(), doc.files.dump(), json(doc.columns).dump()})
             .status());
     FINANCIALAPI_RETURN_IF_ERROR(c.Execute("DELETE FROM filings WHERE cik = $1 AND source = 'recent'", {cik}).status());
@@ -137,7 +130,7 @@ Status Loader::LoadSubmissionsPage(std::int64_t cik, std::string_view text, std:
     FINANCIALAPI_ASSIGN_OR_RETURN(
         auto company, c.Execute("SELECT 1 FROM companies WHERE cik = $1 AND submissions_profile IS NOT NULL", {cik_text}));
     if (company.rows.empty()) {
-      return FailedPrecondition(std::string(name) + ": an older-filings page, but the submissions document of " +
+      return FailedPrecondition("an older-filings page, but the submissions document of " +
                                 store::PaddedCik(cik) + " is not loaded");
     }
     FINANCIALAPI_RETURN_IF_ERROR(

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "financialapi/common/sha256.h"
+#include "financialapi/common/strings.h"
 #include "financialapi/store/queries.h"
 #include "financialapi/store/schema.h"
 #include "financialapi/store/statements.h"
@@ -151,11 +152,8 @@ int HttpStatusFor(const Status& status) {
 
 http::Response ErrorFor(const Status& status) { return http::ErrorResponse(HttpStatusFor(status), status.message()); }
 
-std::string Upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
+// One cache key per company however it was named (AAPL, aapl, 320193, CIK0000320193).
+std::string CompanyKey(const store::CompanyId& id) { return id.cik ? std::to_string(*id.cik) : id.ticker; }
 
 }  // namespace
 
@@ -210,10 +208,11 @@ FinancialApi::FinancialApi(const ServiceConfig& config, const Clock& clock)
                 [url = config.database_url, timeout = config.statement_timeout_ms, prepare = config.prepared_statements]()
                     -> StatusOr<std::unique_ptr<db::PostgresConnection>> {
                   FINANCIALAPI_ASSIGN_OR_RETURN(auto connection, db::PostgresConnection::Connect(url, 2));
-                  connection->set_prepare_statements(prepare);
-                  // A query that runs away holds a worker thread: bound it.
+                  // A query that runs away holds a worker thread: bound it. Sent before statements are
+                  // prepared, so this one-off is not kept as a named statement on the server.
                   FINANCIALAPI_RETURN_IF_ERROR(
                       connection->Execute("SET statement_timeout = " + std::to_string(timeout)).status());
+                  connection->set_prepare_statements(prepare);
                   return connection;
                 }),
       rate_limiter_(config.rate_limit_rps, config.rate_limit_burst, clock),
@@ -355,9 +354,8 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
       auto offset = IntParameter(request, "offset", 0, 0, 1'000'000);
       if (!offset.ok()) return ErrorFor(offset.status());
       const std::string prefix(*search);
-      std::string folded = prefix;  // the search ignores case; so does its cache key
-      for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return Serve(request, "search|" + folded + "|" + std::to_string(*limit) + "|" + std::to_string(*offset),
+      // The search ignores case; so does its cache key.
+      return Serve(request, "search|" + AsciiLower(prefix) + "|" + std::to_string(*limit) + "|" + std::to_string(*offset),
                    [&](db::PostgresConnection& c) { return store::SearchCompanies(c, prefix, *limit, *offset); });
     }
     case Endpoint::kCompany:
@@ -365,7 +363,7 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
       auto id = company_of(p[0]);
       if (!id.ok()) return ErrorFor(id.status());
       const bool facts = route.endpoint == Endpoint::kFacts;
-      return Serve(request, (facts ? "facts|" : "company|") + Upper(p[0]),
+      return Serve(request, (facts ? "facts|" : "company|") + CompanyKey(*id),
                    [&](db::PostgresConnection& c) -> StatusOr<json> {
                      FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, *id));
                      return facts ? store::CompanyFacts(c, company.cik) : store::CompanyProfile(c, company);
@@ -388,20 +386,15 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
       filter.from = *from;
       filter.to = *to;
       if (const auto forms = request.QueryValue("form"); forms && !forms->empty()) {
-        std::string_view rest = *forms;
-        while (true) {
-          const auto comma = rest.find(',');
-          const std::string_view form = rest.substr(0, comma);
+        for (const std::string_view form : SplitAndTrim(*forms, ',')) {
           if (form.empty() || form.size() > 20 || !AllOf(form, IsFormChar) || filter.forms.size() >= 20) {
             return ErrorFor(InvalidArgument("parameter form must be up to 20 comma-separated form types like 10-K, got '" +
                                             std::string(*forms) + "'"));
           }
           filter.forms.emplace_back(form);
-          if (comma == std::string_view::npos) break;
-          rest.remove_prefix(comma + 1);
         }
       }
-      std::string cache_key = "filings|" + Upper(p[0]) + "|" + std::to_string(filter.limit) + "|" +
+      std::string cache_key = "filings|" + CompanyKey(*id) + "|" + std::to_string(filter.limit) + "|" +
                         std::to_string(filter.offset) + "|" + filter.from.value_or("") + "|" + filter.to.value_or("") + "|";
       for (const auto& form : filter.forms) cache_key += form + ",";
       return Serve(request, cache_key, [&](db::PostgresConnection& c) -> StatusOr<json> {
@@ -432,7 +425,7 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
       if (const Status s = ValidateTag(tag); !s.ok()) return ErrorFor(s);
       const std::string taxonomy(p[1]);
       const std::string tag_text(tag);
-      return Serve(request, "concept|" + (id.cik ? std::to_string(*id.cik) : id.ticker) + "|" + taxonomy + "|" + tag_text,
+      return Serve(request, "concept|" + CompanyKey(id) + "|" + taxonomy + "|" + tag_text,
                    [&](db::PostgresConnection& c) -> StatusOr<json> {
                      FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, id));
                      return store::CompanyConcept(c, company.cik, taxonomy, tag_text);
@@ -468,7 +461,7 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
       auto limit = IntParameter(request, "limit", 10, 1, 40);
       if (!limit.ok()) return ErrorFor(limit.status());
       return Serve(request,
-                   "statement|" + Upper(p[0]) + "|" + std::string(p[1]) + "|" + period_text + "|" + std::to_string(*limit),
+                   "statement|" + CompanyKey(*id) + "|" + std::string(p[1]) + "|" + period_text + "|" + std::to_string(*limit),
                    [&](db::PostgresConnection& c) -> StatusOr<json> {
                      FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, *id));
                      return store::Statement(c, company, *kind, *period, *limit);

@@ -29,15 +29,19 @@ std::size_t LocalCache::EntryBytes(const std::string& key, const CachedBody& val
   return key.size() + (value.body ? value.body->size() : 0) + (value.gzip ? value.gzip->size() : 0);
 }
 
+void LocalCache::EraseLocked(Shard& shard, std::unordered_map<std::string, Entry>::iterator entry) {
+  shard.bytes -= EntryBytes(entry->first, *entry->second.value);
+  shard.insertion_order.erase(entry->second.order);
+  shard.entries.erase(entry);
+}
+
 std::shared_ptr<const CachedBody> LocalCache::Get(const std::string& key) {
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mutex);
   const auto it = shard.entries.find(key);
   if (it == shard.entries.end()) return nullptr;
   if (clock_.Now() >= it->second.expires) {
-    shard.bytes -= EntryBytes(key, *it->second.value);
-    shard.insertion_order.erase(it->second.order);
-    shard.entries.erase(it);
+    EraseLocked(shard, it);
     return nullptr;
   }
   return it->second.value;
@@ -48,16 +52,9 @@ void LocalCache::Put(const std::string& key, std::shared_ptr<const CachedBody> v
   if (size > max_bytes_per_shard_) return;  // would evict everything else for one body
   Shard& shard = ShardFor(key);
   std::lock_guard lock(shard.mutex);
-  if (const auto it = shard.entries.find(key); it != shard.entries.end()) {
-    shard.bytes -= EntryBytes(key, *it->second.value);
-    shard.insertion_order.erase(it->second.order);
-    shard.entries.erase(it);
-  }
+  if (const auto it = shard.entries.find(key); it != shard.entries.end()) EraseLocked(shard, it);
   while (shard.bytes + size > max_bytes_per_shard_ && !shard.insertion_order.empty()) {
-    const auto oldest = shard.entries.find(shard.insertion_order.front());
-    shard.bytes -= EntryBytes(oldest->first, *oldest->second.value);
-    shard.entries.erase(oldest);
-    shard.insertion_order.pop_front();
+    EraseLocked(shard, shard.entries.find(shard.insertion_order.front()));
   }
   shard.insertion_order.push_back(key);
   shard.entries.emplace(key, Entry{std::move(value), clock_.Now() + ttl_, std::prev(shard.insertion_order.end())});

@@ -27,25 +27,11 @@ std::string EscapeLike(std::string_view text) {
   std::string out;
   for (const char c : text) {
     if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += c;
   }
   return out;
 }
 
-// A PostgreSQL text[] literal: every element double-quoted with " and \ escaped.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 // SEC's fact object: start only on durations, frame only where set, fy/fp always (possibly null).
 json FactJson(const std::optional<std::string>& start, const std::optional<std::string>& end,
@@ -78,11 +64,13 @@ Status UnknownTaxonomyOrConcept(db::PostgresConnection& connection, const std::s
 
 }  // namespace
 
-std::string PaddedCik(std::int64_t cik) {
+std::string TenDigitCik(std::int64_t cik) {
   char buffer[24];
-  std::snprintf(buffer, sizeof buffer, "CIK%010lld", static_cast<long long>(cik));
+  std::snprintf(buffer, sizeof buffer, "%010lld", static_cast<long long>(cik));
   return buffer;
 }
+
+std::string PaddedCik(std::int64_t cik) { return "CIK" + TenDigitCik(cik); }
 
 json NumberFromNumeric(std::string_view text) {
   if (text.find_first_of(".eE") == std::string_view::npos) {
@@ -124,7 +112,7 @@ StatusOr<Company> ResolveCompany(db::PostgresConnection& connection, const Compa
   if (id.cik) {
     FINANCIALAPI_ASSIGN_OR_RETURN(auto result, connection.Execute("SELECT cik, name FROM companies WHERE cik = $1",
                                                                   {std::to_string(*id.cik)}));
-    if (result.rows.empty()) return NotFound("no company with CIK " + PaddedCik(*id.cik).substr(3));
+    if (result.rows.empty()) return NotFound("no company with CIK " + TenDigitCik(*id.cik));
     return Company{.cik = *id.cik, .name = Value(result.rows[0][1])};
   }
   FINANCIALAPI_ASSIGN_OR_RETURN(
@@ -136,12 +124,12 @@ StatusOr<Company> ResolveCompany(db::PostgresConnection& connection, const Compa
 
 StatusOr<json> SearchCompanies(db::PostgresConnection& connection, std::string_view name_prefix, int limit, int offset) {
   const std::string pattern = EscapeLike(name_prefix) + "%";
-  FINANCIALAPI_ASSIGN_OR_RETURN(auto total, connection.Execute("SELECT count(*) FROM companies WHERE name_lower LIKE $1",
+  FINANCIALAPI_ASSIGN_OR_RETURN(auto total, connection.Execute("SELECT count(*) FROM companies WHERE name_lower LIKE lower($1)",
                                                                {pattern}));
   FINANCIALAPI_ASSIGN_OR_RETURN(
       auto rows, connection.Execute(
                      "SELECT c.cik, c.name, coalesce((SELECT json_agg(ticker ORDER BY position) FROM tickers t "
-                     "WHERE t.cik = c.cik), '[]') FROM companies c WHERE c.name_lower LIKE $1 "
+                     "WHERE t.cik = c.cik), '[]') FROM companies c WHERE c.name_lower LIKE lower($1) "
                      "ORDER BY (SELECT min(position) FROM tickers t WHERE t.cik = c.cik) NULLS LAST, c.name, c.cik "
                      "LIMIT $2 OFFSET $3",
                      {pattern, std::to_string(limit), std::to_string(offset)}));
@@ -164,13 +152,13 @@ StatusOr<json> CompanyProfile(db::PostgresConnection& connection, const Company&
                          "coalesce((SELECT json_agg(ticker ORDER BY position) FROM tickers t WHERE t.cik = c.cik), '[]') "
                          "FROM companies c WHERE c.cik = $1",
                          {std::to_string(company.cik)}));
-  if (result.rows.empty()) return NotFound("no company with CIK " + PaddedCik(company.cik).substr(3));
+  if (result.rows.empty()) return NotFound("no company with CIK " + TenDigitCik(company.cik));
   const auto& row = result.rows[0];
   const json profile = row[0] ? json::parse(*row[0]) : json::object();
   const auto field = [&](const char* key) { return profile.contains(key) ? profile[key] : json(nullptr); };
   json tickers = profile.contains("tickers") ? profile["tickers"] : json::parse(Value(row[3]));
   return json{{"cik", company.cik},
-              {"cikPadded", PaddedCik(company.cik).substr(3)},
+              {"cikPadded", TenDigitCik(company.cik)},
               {"name", company.name},
               {"tickers", std::move(tickers)},
               {"exchanges", profile.contains("exchanges") ? profile["exchanges"] : json::array()},
@@ -196,7 +184,7 @@ StatusOr<json> Filings(db::PostgresConnection& connection, const Company& compan
       "WITH p AS (SELECT $1::bigint AS cik, NULLIF($2, '')::text[] AS forms, NULLIF($3, '')::date AS from_date, "
       "NULLIF($4, '')::date AS to_date) ";
   const std::vector<std::string> params = {std::to_string(company.cik),
-                                           filter.forms.empty() ? std::string() : TextArray(filter.forms),
+                                           filter.forms.empty() ? std::string() : db::TextArrayLiteral(filter.forms),
                                            filter.from.value_or(""), filter.to.value_or("")};
   const std::string condition =
       " FROM filings f, p WHERE f.cik = p.cik AND (p.forms IS NULL OR f.form = ANY(p.forms)) "
@@ -222,7 +210,7 @@ StatusOr<json> CompanyFacts(db::PostgresConnection& connection, std::int64_t cik
   const std::string cik_text = std::to_string(cik);
   FINANCIALAPI_ASSIGN_OR_RETURN(auto company, connection.Execute("SELECT facts_entity_name FROM companies WHERE cik = $1",
                                                                  {cik_text}));
-  if (company.rows.empty() || !company.rows[0][0]) return NotFound("no company facts for CIK " + PaddedCik(cik).substr(3));
+  if (company.rows.empty() || !company.rows[0][0]) return NotFound("no company facts for CIK " + TenDigitCik(cik));
   FINANCIALAPI_ASSIGN_OR_RETURN(
       auto rows, connection.Execute(std::string("SELECT co.taxonomy, co.tag, cc.label, cc.description, f.unit, ") +
                                         kFactColumns +
@@ -260,7 +248,7 @@ StatusOr<json> CompanyConcept(db::PostgresConnection& connection, std::int64_t c
                                         "ORDER BY f.unit_position, f.position",
                                     {std::to_string(cik), taxonomy, tag}));
   if (rows.rows.empty()) {
-    return UnknownTaxonomyOrConcept(connection, taxonomy, tag, " in the facts of CIK " + PaddedCik(cik).substr(3));
+    return UnknownTaxonomyOrConcept(connection, taxonomy, tag, " in the facts of CIK " + TenDigitCik(cik));
   }
   json units = json::object();
   for (const auto& row : rows.rows) {
@@ -336,7 +324,7 @@ StatusOr<json> Submissions(db::PostgresConnection& connection, std::int64_t cik)
       auto company, connection.Execute("SELECT submissions_profile, submissions_files, submissions_columns FROM companies "
                                        "WHERE cik = $1 AND submissions_profile IS NOT NULL",
                                        {cik_text}));
-  if (company.rows.empty()) return NotFound("no submissions for CIK " + PaddedCik(cik).substr(3));
+  if (company.rows.empty()) return NotFound("no submissions for CIK " + TenDigitCik(cik));
   FINANCIALAPI_ASSIGN_OR_RETURN(
       auto filings, connection.Execute("SELECT row FROM filings WHERE cik = $1 AND source = 'recent' ORDER BY position",
                                        {cik_text}));

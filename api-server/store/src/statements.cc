@@ -139,6 +139,8 @@ std::optional<PeriodKind> ParsePeriodKind(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view PeriodKindName(PeriodKind period) { return period == PeriodKind::kAnnual ? "annual" : "quarterly"; }
+
 std::string_view StatementKindName(StatementKind kind) {
   switch (kind) {
     case StatementKind::kIncome: return "income";
@@ -186,8 +188,8 @@ StatusOr<json> BuildStatement(const Company& company, StatementKind kind, Period
     for (const auto& [key, occurrences] : by_period) periods.insert(key);
   }
   if (periods.empty()) {
-    return NotFound(std::string("no ") + (period == PeriodKind::kAnnual ? "annual " : "quarterly ") +
-                    std::string(StatementKindName(kind)) + " statement data for CIK " + PaddedCik(company.cik).substr(3));
+    return NotFound("no " + std::string(PeriodKindName(period)) + " " + std::string(StatementKindName(kind)) +
+                    " statement data for CIK " + TenDigitCik(company.cik));
   }
   json out_periods = json::array();
   for (const auto& key : periods) {
@@ -225,27 +227,22 @@ StatusOr<json> BuildStatement(const Company& company, StatementKind kind, Period
   return json{{"cik", company.cik},
               {"entityName", company.name},
               {"statement", StatementKindName(kind)},
-              {"period", period == PeriodKind::kAnnual ? "annual" : "quarterly"},
+              {"period", PeriodKindName(period)},
               {"currency", currency},
               {"periods", std::move(out_periods)}};
 }
 
 StatusOr<json> Statement(db::PostgresConnection& connection, const Company& company, StatementKind kind,
                          PeriodKind period, int limit) {
-  std::string concepts = "{";
-  for (const auto& name : ChainConcepts(kind)) {
-    if (concepts.size() > 1) concepts += ',';
-    concepts += name;  // concept names have no characters that need quoting in an array literal
-  }
-  concepts += '}';
   FINANCIALAPI_ASSIGN_OR_RETURN(
       auto rows, connection.Execute("SELECT co.taxonomy || ':' || co.tag, f.unit, f.start_date, f.end_date, f.val, "
                                     "f.accn, f.fy, f.fp, f.form, f.filed FROM facts f "
                                     "JOIN concepts co ON co.id = f.concept_id "
-                                    "WHERE f.cik = $1 AND co.id IN (SELECT id FROM concepts "
-                                    "WHERE taxonomy || ':' || tag = ANY($2::text[])) "
+                                    // (taxonomy, tag) pairs, so the lookup uses the concepts' unique index
+                                    "WHERE f.cik = $1 AND (co.taxonomy, co.tag) IN (SELECT split_part(n, ':', 1), "
+                                    "split_part(n, ':', 2) FROM unnest($2::text[]) AS n) "
                                     "ORDER BY f.filed, f.concept_id, f.unit_position, f.position",
-                                    {std::to_string(company.cik), concepts}));
+                                    {std::to_string(company.cik), db::TextArrayLiteral(ChainConcepts(kind))}));
   std::vector<StatementFact> facts;
   facts.reserve(rows.rows.size());
   for (auto& row : rows.rows) {

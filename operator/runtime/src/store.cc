@@ -52,16 +52,6 @@ std::vector<ObjectPtr> Store::List() const {
   return out;
 }
 
-std::vector<ObjectPtr> Store::ListNamespace(const std::string& ns) const {
-  const std::string prefix = ns + "/";
-  std::shared_lock lock(mutex_);
-  std::vector<ObjectPtr> out;
-  for (const auto& [key, object] : objects_) {
-    if (key.starts_with(prefix)) out.push_back(object);
-  }
-  return out;
-}
-
 std::vector<ObjectPtr> Store::ListControlledBy(const std::string& owner_uid) const {
   std::shared_lock lock(mutex_);
   std::vector<ObjectPtr> out;

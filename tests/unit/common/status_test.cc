@@ -66,6 +66,10 @@ TEST(StringsTest, TrimRemovesSurroundingWhitespaceOnly) {
   EXPECT_EQ(Trim("x"), "x");
 }
 
+TEST(StringsTest, AsciiLowerTouchesOnlyAToZ) {
+  EXPECT_EQ(AsciiLower("Micro-Soft 10-K \xC3\x89"), "micro-soft 10-k \xC3\x89");
+}
+
 TEST(StringsTest, SplitAndTrimKeepsEmptyParts) {
   using Parts = std::vector<std::string_view>;
   EXPECT_EQ(SplitAndTrim("", ','), Parts{""});

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "financialapi/db/postgres.h"
 #include "financialapi/db/redis.h"
 
 namespace financialapi::db {
@@ -18,6 +19,23 @@ TEST(RedisUrlTest, ParsesHostPortPasswordAndDatabase) {
   EXPECT_EQ(minimal->host, "redis");
   EXPECT_EQ(minimal->port, 6379);
   EXPECT_EQ(minimal->database, 0);
+}
+
+TEST(RedisUrlTest, ThePasswordIsPercentDecodedAsTheOperatorEncodesIt) {
+  auto url = ParseRedisUrl("redis://:p%40ss%3Aw%2Frd@cache:6379/0");
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ(url->password, "p@ss:w/rd");
+  EXPECT_EQ(url->host, "cache");
+  EXPECT_FALSE(ParseRedisUrl("redis://:bad%zz@cache").ok());
+}
+
+TEST(PostgresConnectTest, AnUnparsableUrlIsRefusedWithoutShowingThePassword) {
+  // libpq quotes the token it cannot decode; that token is the password here. No server is needed.
+  auto connection = PostgresConnection::Connect("postgresql://app:s3cret%zz@127.0.0.1:1/db", 1);
+  ASSERT_FALSE(connection.ok());
+  EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(connection.status().message().find("s3cret"), std::string::npos) << connection.status();
+  EXPECT_NE(connection.status().message().find("***"), std::string::npos) << connection.status();
 }
 
 TEST(RedisUrlTest, RejectsMalformedUrls) {

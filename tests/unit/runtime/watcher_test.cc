@@ -210,8 +210,8 @@ TEST(StoreTest, ReplaceSwapsWholeContent) {
   EXPECT_EQ(previous.size(), 1U);
   EXPECT_EQ(store.Get("ns/a"), nullptr);
   EXPECT_NE(store.Get("ns/b"), nullptr);
-  EXPECT_EQ(store.ListNamespace("ns").size(), 1U);
-  EXPECT_EQ(store.ListNamespace("other").size(), 0U);
+  EXPECT_EQ(store.Size(), 1U);
+  EXPECT_EQ(store.List().size(), 1U);
   EXPECT_NE(store.Remove("ns/b"), nullptr);
   EXPECT_EQ(store.Size(), 0U);
 }

@@ -29,6 +29,10 @@ void AppendCopyField(std::string& row, std::optional<std::string_view> value);
 // Appends one row: the fields escaped, separated by '\t', ended by '\n'.
 void AppendCopyRow(std::string& data, std::initializer_list<std::optional<std::string_view>> fields);
 
+// A text[] literal to pass as one parameter ($1::text[]): every element double-quoted, with '"' and
+// '\' escaped.
+std::string TextArrayLiteral(const std::vector<std::string>& values);
+
 class PostgresConnection {
  public:
   // Connects with a libpq URL or key=value string. Unavailable when the server cannot be reached or

@@ -85,6 +85,9 @@ struct CompanyFacts {
 };
 StatusOr<CompanyFacts> ParseCompanyFacts(std::string_view text, std::string_view document_name);
 
+// The string member `key` of `object`, or nullopt when it is missing, null or not a string.
+std::optional<std::string> OptionalString(const nlohmann::json& object, const char* key);
+
 // "CIK0000320193.json" → 320193; "CIK0001318605-submissions-001.json" → 1318605 with page
 // "CIK0001318605-submissions-001.json". nullopt when the name is not an SEC document name.
 struct DocumentName {

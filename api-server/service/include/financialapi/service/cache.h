@@ -55,6 +55,8 @@ class LocalCache {
   };
   Shard& ShardFor(const std::string& key);
   static std::size_t EntryBytes(const std::string& key, const CachedBody& value);
+  // Removes the entry and its bytes and order; the shard's mutex is held.
+  static void EraseLocked(Shard& shard, std::unordered_map<std::string, Entry>::iterator entry);
 
   static constexpr std::size_t kShards = 16;
   const std::size_t max_bytes_per_shard_;

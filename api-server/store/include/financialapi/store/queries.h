@@ -65,7 +65,9 @@ StatusOr<json> SubmissionsPage(db::PostgresConnection& connection, std::int64_t 
 // PostgreSQL numeric text as a JSON number: an integer when it has no fraction and fits, else a double.
 json NumberFromNumeric(std::string_view text);
 
-// "CIK" + 10 digits, e.g. "CIK0000320193".
+// 10 digits, e.g. "0000320193", as SEC writes a CIK in text.
+std::string TenDigitCik(std::int64_t cik);
+// "CIK" + 10 digits, e.g. "CIK0000320193", as in SEC's file names and paths.
 std::string PaddedCik(std::int64_t cik);
 
 }  // namespace financialapi::store

@@ -23,6 +23,7 @@ enum class PeriodKind { kAnnual, kQuarterly };
 std::optional<StatementKind> ParseStatementKind(std::string_view text);
 std::optional<PeriodKind> ParsePeriodKind(std::string_view text);
 std::string_view StatementKindName(StatementKind kind);
+std::string_view PeriodKindName(PeriodKind period);
 
 struct LineItem {
   std::string_view name;                 // "revenue"

@@ -29,7 +29,6 @@ class Store {
   // The object under `key`, or nullptr.
   ObjectPtr Get(const std::string& key) const;
   std::vector<ObjectPtr> List() const;
-  std::vector<ObjectPtr> ListNamespace(const std::string& ns) const;
   // The objects whose controller owner reference has this uid, from an index kept on every change, so
   // a reconciler looking for its children does not walk every object of the kind.
   std::vector<ObjectPtr> ListControlledBy(const std::string& owner_uid) const;
