@@ -33,13 +33,10 @@ if all_present; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build-control-plane: 'go' is not installed; it is needed once to build the control plane" >&2; exit 1; }
-# Kubernetes 1.34 needs Go >= 1.24 (Debian 12's golang-go is 1.19: install a newer Go first).
-go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-if [[ "${go_minor}" =~ ^[0-9]+$ ]] && ((go_minor < 24)); then
-  echo "build-control-plane: $(go env GOVERSION) is too old to build Kubernetes ${KUBERNETES_VERSION}; Go 1.24 or newer is needed" >&2
-  exit 1
-fi
+# The modules need Go >= GO_TOOLCHAIN_VERSION (etcd 3.6.16: 1.26); Debian 12's golang-go is 1.19. An older
+# go fetches the pinned toolchain through the Go module proxy into the cache and puts it first on PATH.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-toolchain.sh"
+ensure_go_toolchain || exit 1
 mkdir -p "${BIN_DIR}" "${WORK_DIR}" "${LOG_DIR}"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
