@@ -1,0 +1,157 @@
+#include "components/objects.h"
+
+#include "financialapi/common/base64.h"
+#include "financialapi/common/sha256.h"
+#include "financialapi/kube/client.h"
+
+namespace financialapi::platform::components {
+namespace {
+
+std::string BackendHost(const FinancialApi& api) {
+  return api.spec.postgres.managed ? PostgresName(api) : api.spec.postgres.external->host;
+}
+int BackendPort(const FinancialApi& api) {
+  return api.spec.postgres.managed ? kPostgresPort : api.spec.postgres.external->port;
+}
+std::string DatabaseName(const FinancialApi& api) {
+  return api.spec.postgres.managed ? api.spec.postgres.database : api.spec.postgres.external->database;
+}
+
+}  // namespace
+
+Json SelectorLabels(const FinancialApi& api, const Component& component) {
+  return {{kInstanceLabel, api.name}, {kComponentLabel, component.label}};
+}
+
+Json Labels(const FinancialApi& api, const Component& component) {
+  Json labels = SelectorLabels(api, component);
+  labels["app.kubernetes.io/name"] = component.app;
+  labels["app.kubernetes.io/part-of"] = "edgartools";
+  labels[kManagedByLabel] = kManagedBy;
+  return labels;
+}
+
+Child NewChild(const kube::ResourceType& type, const FinancialApi& api, const std::string& name,
+               const Component& component) {
+  Json metadata = {{"name", name},
+                   {"namespace", api.ns},
+                   {"labels", Labels(api, component)},
+                   {"ownerReferences", Json::array({{{"apiVersion", kFinancialApis.ApiVersion()},
+                                                     {"kind", kFinancialApis.kind},
+                                                     {"name", api.name},
+                                                     {"uid", api.uid},
+                                                     {"controller", true},
+                                                     {"blockOwnerDeletion", true}}})}};
+  return {&type, {{"apiVersion", type.ApiVersion()}, {"kind", type.kind}, {"metadata", std::move(metadata)}}};
+}
+
+Json ResourceRequirements(const Resources& resources) {
+  Json out = Json::object();
+  if (!resources.cpu_request.empty()) out["requests"]["cpu"] = resources.cpu_request;
+  if (!resources.memory_request.empty()) out["requests"]["memory"] = resources.memory_request;
+  if (!resources.cpu_limit.empty()) out["limits"]["cpu"] = resources.cpu_limit;
+  if (!resources.memory_limit.empty()) out["limits"]["memory"] = resources.memory_limit;
+  return out;
+}
+
+Child OpaqueSecret(const FinancialApi& api, const std::string& name, const Component& component,
+                   const std::map<std::string, std::string>& values) {
+  Child secret = NewChild(kube::resources::kSecrets, api, name, component);
+  secret.object["type"] = "Opaque";
+  Json& data = secret.object["data"] = Json::object();
+  for (const auto& [key, value] : values) data[key] = Base64Encode(value);
+  return secret;
+}
+
+Json NoEscalationContainerSecurity() {
+  return {{"allowPrivilegeEscalation", false}, {"capabilities", {{"drop", Json::array({"ALL"})}}}};
+}
+
+Json RestrictedContainerSecurity() {
+  Json security = NoEscalationContainerSecurity();
+  security["readOnlyRootFilesystem"] = true;
+  return security;
+}
+
+Json NonRootPodSecurity(int user, std::optional<int> group, std::optional<int> volume_group) {
+  Json security = {{"runAsNonRoot", true}, {"runAsUser", user}, {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+  if (group) security["runAsGroup"] = *group;
+  if (volume_group) security["fsGroup"] = *volume_group;
+  return security;
+}
+
+Json PodTemplate(const FinancialApi& api, const Component& component, const std::string& config_hash, Json pod_spec) {
+  return {{"metadata", {{"labels", Labels(api, component)}, {"annotations", {{kConfigHashAnnotation, config_hash}}}}},
+          {"spec", std::move(pod_spec)}};
+}
+
+Child PortService(const FinancialApi& api, const std::string& name, const Component& component,
+                  const std::string& port_name, int port) {
+  Child service = NewChild(kube::resources::kServices, api, name, component);
+  service.object["spec"] = {{"selector", SelectorLabels(api, component)},
+                            {"ports", Json::array({{{"name", port_name}, {"port", port},
+                                                    {"targetPort", port_name}, {"protocol", "TCP"}}})}};
+  return service;
+}
+
+Child SingleInstanceStatefulSet(const FinancialApi& api, const std::string& name, const Component& component,
+                                Json pod_template, const Storage& storage) {
+  Child statefulset = NewChild(kube::resources::kStatefulSets, api, name, component);
+  statefulset.object["spec"] = {
+      {"serviceName", name},
+      {"replicas", 1},
+      {"selector", {{"matchLabels", SelectorLabels(api, component)}}},
+      {"persistentVolumeClaimRetentionPolicy", {{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}}},
+      {"template", std::move(pod_template)},
+      {"volumeClaimTemplates", Json::array({VolumeClaim(storage, Labels(api, component))})}};
+  return statefulset;
+}
+
+Json VolumeClaim(const Storage& storage, const Json& labels) {
+  Json spec = {{"accessModes", Json::array({"ReadWriteOnce"})},
+               {"resources", {{"requests", {{"storage", storage.size}}}}}};
+  if (!storage.storage_class.empty()) spec["storageClassName"] = storage.storage_class;
+  return {{"metadata", {{"name", "data"}, {"labels", labels}}}, {"spec", spec}};
+}
+
+Child CronJob(const FinancialApi& api, const std::string& name, const Component& component, const std::string& schedule,
+              Json pod_spec) {
+  Child cron_job = NewChild(resources::kCronJobs, api, name, component);
+  cron_job.object["spec"] = {{"schedule", schedule},
+                             {"timeZone", "Etc/UTC"},
+                             {"concurrencyPolicy", "Forbid"},
+                             {"successfulJobsHistoryLimit", 3},
+                             {"failedJobsHistoryLimit", 3},
+                             {"jobTemplate", {{"spec", {{"backoffLimit", 2},
+                                                        {"template", {{"metadata", {{"labels", Labels(api, component)}}},
+                                                                      {"spec", std::move(pod_spec)}}}}}}}};
+  return cron_job;
+}
+
+std::string ConfigHash(std::string_view content) { return Sha256Hex(content).substr(0, 16); }
+
+double QuantityOr(const std::string& quantity, double fallback) {
+  auto parsed = ParseQuantity(quantity);
+  return parsed.ok() ? *parsed : fallback;
+}
+
+std::string PostgresUrl(const FinancialApi& api, const Inputs& inputs, const std::string& host, int port) {
+  std::string url = "postgresql://" + kube::EncodeQueryValue(inputs.postgres_user) + ":" +
+                    kube::EncodeQueryValue(inputs.postgres_password) + "@" + host + ":" + std::to_string(port) + "/" +
+                    DatabaseName(api);
+  if (!api.spec.postgres.managed) url += "?sslmode=" + api.spec.postgres.external->ssl_mode;
+  return url;
+}
+
+std::string DirectPostgresUrl(const FinancialApi& api, const Inputs& inputs) {
+  return PostgresUrl(api, inputs, BackendHost(api), BackendPort(api));
+}
+
+std::string RedisUrl(const FinancialApi& api, const Inputs& inputs) {
+  const std::string host = api.spec.redis.managed ? RedisName(api) : api.spec.redis.external->host;
+  const int port = api.spec.redis.managed ? kRedisPort : api.spec.redis.external->port;
+  const std::string auth = inputs.redis_password.empty() ? "" : ":" + kube::EncodeQueryValue(inputs.redis_password) + "@";
+  return "redis://" + auth + host + ":" + std::to_string(port) + "/0";
+}
+
+}  // namespace financialapi::platform::components
