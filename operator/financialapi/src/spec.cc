@@ -55,6 +55,29 @@ void ReadStorage(const Json& object, Storage& storage) {
   Read(object, "storageClassName", storage.storage_class);
 }
 
+// nodeSelector, tolerations and affinity of a component's object (spec.api, spec.redis, ...).
+void ReadPlacement(const Json& component, Placement& placement) {
+  for (const auto& [key, value] : Member(component, "nodeSelector").items()) {
+    if (value.is_string()) placement.node_selector[key] = value.get<std::string>();
+  }
+  const auto tolerations = component.is_object() ? component.find("tolerations") : component.end();
+  if (tolerations != component.end() && tolerations->is_array()) {
+    for (const auto& entry : *tolerations) {
+      if (!entry.is_object()) continue;
+      Toleration toleration;
+      Read(entry, "key", toleration.key);
+      Read(entry, "operator", toleration.op);
+      Read(entry, "value", toleration.value);
+      Read(entry, "effect", toleration.effect);
+      if (const auto seconds = entry.find("tolerationSeconds"); seconds != entry.end() && seconds->is_number_integer()) {
+        toleration.toleration_seconds = seconds->get<std::int64_t>();
+      }
+      placement.tolerations.push_back(std::move(toleration));
+    }
+  }
+  placement.affinity = Member(component, "affinity");
+}
+
 Status CheckResources(const Resources& resources, const std::string& field) {
   struct Pair {
     const std::string& request;
@@ -131,6 +154,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
     Read(Member(api, "apiKeysSecretRef"), "name", name);
     if (!name.empty()) s.api.api_keys_secret = name;
   }
+  ReadPlacement(api, s.api.placement);
 
   Read(Member(spec, "service"), "type", s.service_type);
   Read(Member(spec, "service"), "port", s.service_port);
@@ -171,6 +195,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   for (const auto& [key, value] : Member(postgres, "parameters").items()) {
     s.postgres.parameters[key] = value.is_string() ? value.get<std::string>() : value.dump();
   }
+  ReadPlacement(postgres, s.postgres.placement);
   const Json& pgbouncer = Member(postgres, "pgbouncer");
   Read(pgbouncer, "enabled", s.postgres.pgbouncer.enabled);
   Read(pgbouncer, "image", s.postgres.pgbouncer.image);
@@ -178,11 +203,13 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   Read(pgbouncer, "poolMode", s.postgres.pgbouncer.pool_mode);
   Read(pgbouncer, "maxClientConnections", s.postgres.pgbouncer.max_client_connections);
   Read(pgbouncer, "defaultPoolSize", s.postgres.pgbouncer.default_pool_size);
+  ReadPlacement(pgbouncer, s.postgres.pgbouncer.placement);
   const Json& backup = Member(postgres, "backup");
   Read(backup, "enabled", s.postgres.backup.enabled);
   Read(backup, "schedule", s.postgres.backup.schedule);
   Read(backup, "retentionDays", s.postgres.backup.retention_days);
   ReadStorage(Member(backup, "storage"), s.postgres.backup.storage);
+  ReadPlacement(backup, s.postgres.backup.placement);
 
   const Json& redis = Member(spec, "redis");
   Read(redis, "managed", s.redis.managed);
@@ -201,12 +228,14 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   ReadResources(Member(redis, "resources"), s.redis.resources);
   Read(redis, "maxMemoryPolicy", s.redis.max_memory_policy);
   Read(redis, "appendOnly", s.redis.append_only);
+  ReadPlacement(redis, s.redis.placement);
 
   const Json& warmup = Member(spec, "cacheWarmup");
   Read(warmup, "enabled", s.cache_warmup.enabled);
   Read(warmup, "schedule", s.cache_warmup.schedule);
   Read(warmup, "image", s.cache_warmup.image);
   ReadStrings(warmup, "tickers", s.cache_warmup.tickers);
+  ReadPlacement(warmup, s.cache_warmup.placement);
 
   const Json& monitoring = Member(spec, "monitoring");
   Read(monitoring, "serviceMonitor", s.monitoring.service_monitor);

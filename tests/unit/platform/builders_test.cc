@@ -1,4 +1,5 @@
 // The pure half of the operator: spec parsing, the children built from a spec, and status.
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -281,6 +282,134 @@ TEST(BuildersTest, ConfigHashChangesWithConfigurationAndCredentials) {
   Json image = base;
   image["spec"]["api"]["image"] = "other:1";
   EXPECT_EQ(hash(image, FixedInputs()), original) << "an image change rolls by itself, not through the hash";
+}
+
+// The pod spec of each workload a component runs, by the component's spec path.
+struct PlacedWorkload {
+  const char* spec_path;  // JSON pointer below the FinancialApi object
+  const char* kind;
+  const char* name;
+};
+const std::vector<PlacedWorkload>& PlacedWorkloads() {
+  static const std::vector<PlacedWorkload> workloads = {
+      {"/spec/api", "Deployment", "prod-api"},
+      {"/spec/postgres", "StatefulSet", "prod-postgres"},
+      {"/spec/postgres/pgbouncer", "Deployment", "prod-pgbouncer"},
+      {"/spec/redis", "StatefulSet", "prod-redis"},
+      {"/spec/postgres/backup", "CronJob", "prod-postgres-backup"},
+      {"/spec/cacheWarmup", "CronJob", "prod-cache-warmup"}};
+  return workloads;
+}
+
+const Json& PodSpecOf(const std::vector<Child>& children, const PlacedWorkload& workload) {
+  const Json* object = Find(children, workload.kind, workload.name);
+  EXPECT_NE(object, nullptr) << workload.kind << "/" << workload.name;
+  static const Json kMissing = Json::object();
+  if (object == nullptr) return kMissing;
+  const Json& spec = (*object)["spec"];
+  return std::string(workload.kind) == "CronJob" ? spec["jobTemplate"]["spec"]["template"]["spec"] : spec["template"]["spec"];
+}
+
+TEST(SpecTest, PlacementIsReadForEveryComponent) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["postgres"]["backup"]["tolerations"] = {
+      {{"key", "dedicated"}, {"operator", "Equal"}, {"value", "batch"}, {"effect", "NoExecute"}, {"tolerationSeconds", 3600}},
+      {{"operator", "Exists"}}};
+  object["spec"]["redis"]["nodeSelector"] = {{"pool", "cache"}};
+  object["spec"]["cacheWarmup"]["affinity"] = {{"podAffinity", Json::object()}};
+  const FinancialApi api = Parse(object);
+  const auto& tolerations = api.spec.postgres.backup.placement.tolerations;
+  ASSERT_EQ(tolerations.size(), 2U);
+  EXPECT_EQ(tolerations[0].key, "dedicated");
+  EXPECT_EQ(tolerations[0].op, "Equal");
+  EXPECT_EQ(tolerations[0].value, "batch");
+  EXPECT_EQ(tolerations[0].effect, "NoExecute");
+  EXPECT_EQ(tolerations[0].toleration_seconds, 3600);
+  EXPECT_EQ(tolerations[1].op, "Exists");
+  EXPECT_EQ(tolerations[1].toleration_seconds, std::nullopt);
+  EXPECT_EQ(api.spec.redis.placement.node_selector, (std::map<std::string, std::string>{{"pool", "cache"}}));
+  EXPECT_EQ(api.spec.cache_warmup.placement.affinity, (Json{{"podAffinity", Json::object()}}));
+  EXPECT_TRUE(api.spec.api.placement.node_selector.empty());
+  EXPECT_TRUE(api.spec.api.placement.tolerations.empty());
+  EXPECT_TRUE(api.spec.api.placement.affinity.empty());
+}
+
+TEST(BuildersTest, EachComponentsPodsCarryItsOwnPlacementAndNoOther) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["cacheWarmup"]["enabled"] = true;  // so that its CronJob exists either way
+  for (const auto& workload : PlacedWorkloads()) {
+    // Different for each component, so a pod spec with another's placement shows.
+    Json& component = object[Json::json_pointer(workload.spec_path)];
+    component["nodeSelector"] = {{"edgartools.io/for", workload.name}};
+    component["tolerations"] = {{{"key", "dedicated"}, {"operator", "Equal"}, {"value", workload.name}, {"effect", "NoSchedule"}}};
+    component["affinity"] = {
+        {"nodeAffinity",
+         {{"preferredDuringSchedulingIgnoredDuringExecution",
+           {{{"weight", 1},
+             {"preference", {{"matchExpressions", {{{"key", "zone"}, {"operator", "In"}, {"values", {workload.name}}}}}}}}}}}}};
+  }
+  const FinancialApi api = Parse(object);
+  const auto children = BuildChildren(api, FixedInputs());
+  for (const auto& workload : PlacedWorkloads()) {
+    const Json& pod_spec = PodSpecOf(children, workload);
+    const Json& wanted = object[Json::json_pointer(workload.spec_path)];
+    EXPECT_EQ(pod_spec["nodeSelector"], wanted["nodeSelector"]) << workload.name;
+    EXPECT_EQ(pod_spec["tolerations"], wanted["tolerations"]) << workload.name;
+    EXPECT_EQ(pod_spec["affinity"], wanted["affinity"]) << workload.name;
+  }
+  // Only the pod specs of the workloads: no other child gains a nodeSelector anywhere.
+  for (const auto& child : children) {
+    const bool workload = std::any_of(PlacedWorkloads().begin(), PlacedWorkloads().end(), [&](const PlacedWorkload& w) {
+      return child.type->kind == w.kind && child.object["metadata"]["name"] == w.name;
+    });
+    if (!workload) {
+      EXPECT_EQ(child.object.dump().find("nodeSelector"), std::string::npos) << child.object["metadata"]["name"];
+    }
+  }
+}
+
+TEST(BuildersTest, OnePlacedComponentLeavesTheOthersAlone) {
+  for (const auto& placed : PlacedWorkloads()) {
+    Json object = ExampleObject("financialapi.yaml");
+    object["spec"]["cacheWarmup"]["enabled"] = true;
+    object[Json::json_pointer(placed.spec_path)]["tolerations"] = {{{"operator", "Exists"}, {"effect", "NoSchedule"}}};
+    const auto children = BuildChildren(Parse(object), FixedInputs());
+    for (const auto& workload : PlacedWorkloads()) {
+      const bool own = std::string(workload.spec_path) == placed.spec_path;
+      EXPECT_EQ(PodSpecOf(children, workload).contains("tolerations"), own)
+          << "tolerations on " << placed.spec_path << ", looking at " << workload.name;
+    }
+  }
+}
+
+TEST(BuildersTest, EmptyPlacementAddsNothingToThePodSpecs) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["cacheWarmup"]["enabled"] = true;
+  const auto unset = BuildChildren(Parse(object), FixedInputs());
+  for (const auto& workload : PlacedWorkloads()) {
+    // Empty values the API server would drop when storing: writing them would show as drift forever.
+    Json& component = object[Json::json_pointer(workload.spec_path)];
+    component["nodeSelector"] = Json::object();
+    component["tolerations"] = Json::array();
+    component["affinity"] = Json::object();
+  }
+  const auto empty = BuildChildren(Parse(object), FixedInputs());
+  ASSERT_EQ(unset.size(), empty.size());
+  for (std::size_t i = 0; i < unset.size(); ++i) EXPECT_EQ(unset[i].object, empty[i].object) << unset[i].object["metadata"]["name"];
+  for (const auto& workload : PlacedWorkloads()) {
+    const Json& pod_spec = PodSpecOf(unset, workload);
+    for (const char* field : {"nodeSelector", "tolerations", "affinity"}) {
+      EXPECT_FALSE(pod_spec.contains(field)) << workload.name << " has " << field;
+    }
+  }
+}
+
+TEST(BuildersTest, TolerationsCarryOnlyTheFieldsGiven) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["api"]["tolerations"] = {{{"operator", "Exists"}},
+                                          {{"key", "spot"}, {"effect", "NoExecute"}, {"tolerationSeconds", 0}}};
+  const auto children = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_EQ(PodSpecOf(children, PlacedWorkloads()[0])["tolerations"], object["spec"]["api"]["tolerations"]);
 }
 
 TEST(BuildersTest, GoldenProductionChildren) {

@@ -64,6 +64,7 @@ Child ApiDeployment(const FinancialApi& api, const std::string& config_hash) {
                                                   {"whenUnsatisfiable", "ScheduleAnyway"},
                                                   {"labelSelector", {{"matchLabels", SelectorLabels(api, kApiComponent)}}}}})},
       {"containers", Json::array({container})}};
+  PlacePods(pod_spec, s.placement);
   if (s.api_keys_secret) {
     pod_spec["containers"][0]["volumeMounts"] =
         Json::array({{{"name", "api-keys"}, {"mountPath", "/etc/financial-api/keys"}, {"readOnly", true}}});

@@ -32,6 +32,7 @@ Child BackupCronJob(const FinancialApi& api) {
                                    {"securityContext", RestrictedContainerSecurity()},
                                    {"volumeMounts", Json::array({{{"name", "backups"}, {"mountPath", "/backups"}}})}}})},
       {"volumes", Json::array({{{"name", "backups"}, {"persistentVolumeClaim", {{"claimName", ClaimName(api)}}}}})}};
+  PlacePods(pod_spec, b.placement);
   return CronJob(api, PostgresName(api) + "-backup", kBackupComponent, b.schedule, std::move(pod_spec));
 }
 

@@ -80,6 +80,27 @@ Json NonRootPodSecurity(int user, std::optional<int> group, std::optional<int> v
   return security;
 }
 
+void PlacePods(Json& pod_spec, const Placement& placement) {
+  // Only what is set, and no empty strings: the API server drops empty fields when it stores the pod
+  // template, and a field the operator writes but the server drops would count as drift on every
+  // reconcile (see Contains).
+  if (!placement.node_selector.empty()) pod_spec["nodeSelector"] = placement.node_selector;
+  if (!placement.tolerations.empty()) {
+    Json tolerations = Json::array();
+    for (const Toleration& toleration : placement.tolerations) {
+      Json entry = Json::object();
+      if (!toleration.key.empty()) entry["key"] = toleration.key;
+      if (!toleration.op.empty()) entry["operator"] = toleration.op;
+      if (!toleration.value.empty()) entry["value"] = toleration.value;
+      if (!toleration.effect.empty()) entry["effect"] = toleration.effect;
+      if (toleration.toleration_seconds) entry["tolerationSeconds"] = *toleration.toleration_seconds;
+      tolerations.push_back(std::move(entry));
+    }
+    pod_spec["tolerations"] = std::move(tolerations);
+  }
+  if (placement.affinity.is_object() && !placement.affinity.empty()) pod_spec["affinity"] = placement.affinity;
+}
+
 Json PodTemplate(const FinancialApi& api, const Component& component, const std::string& config_hash, Json pod_spec) {
   return {{"metadata", {{"labels", Labels(api, component)}, {"annotations", {{kConfigHashAnnotation, config_hash}}}}},
           {"spec", std::move(pod_spec)}};

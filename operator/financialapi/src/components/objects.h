@@ -50,6 +50,8 @@ Json NoEscalationContainerSecurity();
 // The pod securityContext of the restricted Pod Security Standard (non-root, seccomp RuntimeDefault)
 // as `user`, with a primary group and a group owning mounted volumes where the image needs them.
 Json NonRootPodSecurity(int user, std::optional<int> group = std::nullopt, std::optional<int> volume_group = std::nullopt);
+// Adds `placement`'s nodeSelector, tolerations and affinity to `pod_spec`, each only when set.
+void PlacePods(Json& pod_spec, const Placement& placement);
 // A pod template with `component`'s labels and the config-hash annotation (a new hash rolls the pods).
 Json PodTemplate(const FinancialApi& api, const Component& component, const std::string& config_hash, Json pod_spec);
 // A Service `name` in front of `component`'s pods on one TCP port, to the container port `port_name`.

@@ -29,12 +29,12 @@ Child PgBouncerDeployment(const FinancialApi& api, const std::string& config_has
       {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "32Mi"}}}, {"limits", {{"cpu", "500m"}, {"memory", "128Mi"}}}}},
       // The image writes pgbouncer.ini from the environment at start: no read-only root.
       {"securityContext", NoEscalationContainerSecurity()}};
+  Json pod_spec = {{"securityContext", NonRootPodSecurity(70)}, {"containers", Json::array({container})}};
+  PlacePods(pod_spec, b.placement);
   Child deployment = NewChild(core::kDeployments, api, PgBouncerName(api), kPgBouncerComponent);
-  deployment.object["spec"] = {
-      {"replicas", b.replicas},
-      {"selector", {{"matchLabels", SelectorLabels(api, kPgBouncerComponent)}}},
-      {"template", PodTemplate(api, kPgBouncerComponent, config_hash,
-                               {{"securityContext", NonRootPodSecurity(70)}, {"containers", Json::array({container})}})}};
+  deployment.object["spec"] = {{"replicas", b.replicas},
+                               {"selector", {{"matchLabels", SelectorLabels(api, kPgBouncerComponent)}}},
+                               {"template", PodTemplate(api, kPgBouncerComponent, config_hash, std::move(pod_spec))}};
   return deployment;
 }
 

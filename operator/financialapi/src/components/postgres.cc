@@ -90,6 +90,7 @@ Child PostgresStatefulSet(const FinancialApi& api, const std::string& config_has
                    {"terminationGracePeriodSeconds", 60},
                    {"containers", Json::array({container})},
                    {"volumes", Json::array({{{"name", "config"}, {"configMap", {{"name", ConfigMapName(api)}}}}})}};
+  PlacePods(pod_spec, p.placement);
   return SingleInstanceStatefulSet(api, PostgresName(api), kPostgresComponent,
                                    PodTemplate(api, kPostgresComponent, config_hash, std::move(pod_spec)), p.storage);
 }

@@ -52,6 +52,7 @@ Child RedisStatefulSet(const FinancialApi& api, const std::string& config_hash) 
   Json pod_spec = {{"securityContext", NonRootPodSecurity(999, 999, 999)},
                    {"containers", Json::array({container})},
                    {"volumes", Json::array({{{"name", "config"}, {"configMap", {{"name", ConfigMapName(api)}}}}})}};
+  PlacePods(pod_spec, r.placement);
   return SingleInstanceStatefulSet(api, RedisName(api), kRedisComponent,
                                    PodTemplate(api, kRedisComponent, config_hash, std::move(pod_spec)), r.storage);
 }

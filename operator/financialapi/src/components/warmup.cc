@@ -26,6 +26,7 @@ Child WarmupCronJob(const FinancialApi& api) {
                                    {"command", Json::array({"sh", "-c", script})},
                                    {"env", Json::array({{{"name", "API"}, {"value", base}}, {{"name", "TICKERS"}, {"value", Join(w.tickers, " ")}}})},
                                    {"securityContext", RestrictedContainerSecurity()}}})}};
+  PlacePods(pod_spec, w.placement);
   return CronJob(api, api.name + "-cache-warmup", kWarmupComponent, w.schedule, std::move(pod_spec));
 }
 

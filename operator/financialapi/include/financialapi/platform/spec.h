@@ -29,6 +29,23 @@ struct Storage {
   std::string storage_class;
 };
 
+// A core/v1 Toleration. Empty strings are unset (Kubernetes reads an unset operator as Equal).
+struct Toleration {
+  std::string key;
+  std::string op;  // "Exists" or "Equal"
+  std::string value;
+  std::string effect;  // "NoSchedule", "PreferNoSchedule" or "NoExecute"
+  std::optional<std::int64_t> toleration_seconds;
+};
+
+// Where a component's pods may run: the PodSpec's nodeSelector, tolerations and affinity, as the user
+// wrote them. Empty means the scheduler's defaults (the operator adds nothing to the pod spec).
+struct Placement {
+  std::map<std::string, std::string> node_selector;
+  std::vector<Toleration> tolerations;
+  Json affinity = Json::object();  // core/v1 Affinity, passed through (the CRD keeps its unknown fields)
+};
+
 struct ApiSpec {
   std::string image = "ghcr.io/edgartools/financial-api-server:0.1.0";
   std::string image_pull_policy = "IfNotPresent";
@@ -42,6 +59,7 @@ struct ApiSpec {
   int burst = 20;
   std::vector<std::string> trusted_proxies;  // X-Forwarded-For is believed from these (TRUSTED_PROXIES)
   std::optional<std::string> api_keys_secret;
+  Placement placement;
 };
 
 struct AutoscalingSpec {
@@ -72,6 +90,7 @@ struct PgBouncerSpec {
   std::string pool_mode = "transaction";
   int max_client_connections = 1000;
   int default_pool_size = 20;
+  Placement placement;
 };
 
 struct BackupSpec {
@@ -79,6 +98,7 @@ struct BackupSpec {
   std::string schedule = "0 2 * * *";
   int retention_days = 7;
   Storage storage{"10Gi", ""};
+  Placement placement;  // of the pg_dump pods
 };
 
 struct PostgresSpec {
@@ -92,6 +112,7 @@ struct PostgresSpec {
   std::map<std::string, std::string> parameters;
   PgBouncerSpec pgbouncer;
   BackupSpec backup;
+  Placement placement;
 };
 
 struct ExternalRedis {
@@ -108,6 +129,7 @@ struct RedisSpec {
   Resources resources{"100m", "256Mi", "1", "512Mi"};
   std::string max_memory_policy = "allkeys-lru";
   bool append_only = true;
+  Placement placement;
 };
 
 struct CacheWarmupSpec {
@@ -115,6 +137,7 @@ struct CacheWarmupSpec {
   std::string schedule = "30 2 * * *";
   std::string image = "curlimages/curl:8.10.1";
   std::vector<std::string> tickers;
+  Placement placement;
 };
 
 struct MonitoringSpec {
