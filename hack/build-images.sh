@@ -89,6 +89,7 @@ ROOTFS=""   # the debootstrap folder while the base image is made
 cleanup() {
   local d
   for d in "${SNAPSHOTS[@]}"; do rm -rf "${d}"; done
+  SNAPSHOTS=()
   if [[ -n "${ROOTFS}" ]]; then unmount_under "${ROOTFS}"; rm -rf "${ROOTFS}"; fi
 }
 build_target() { case "$1" in operator | api-server) echo "$1" ;; *) echo "" ;; esac; }
