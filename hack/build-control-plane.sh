@@ -15,7 +15,8 @@ BIN_DIR="${CONTROL_PLANE_CACHE}/bin"
 WORK_DIR="${CONTROL_PLANE_CACHE}/build"
 LOG_DIR="${CONTROL_PLANE_CACHE}/logs"
 
-binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd etcdctl kwok helm)
+# kubelet, kube-proxy, coredns, kube-network-policies (and crictl, to take its pods down) run the real node of `hack/local-cluster up --real-node`.
+binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy etcd etcdctl kwok helm coredns crictl kube-network-policies)
 
 all_present() {
   local b
@@ -81,7 +82,8 @@ build_kubernetes() {
   step "kubernetes: $(grep -c '=> k8s.io' "${mod_dir}/go.mod") staging replaces written to ${mod_dir}/go.mod"
 
   local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-              k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+              k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+              k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
   (cd "${mod_dir}" && logged kubernetes-get go get "${pkgs[@]/%/@${KUBERNETES_VERSION}}")
 
   local build_date ldflags=""
@@ -139,22 +141,28 @@ EOF
   done
 }
 
+# go_install NAME PKG@VERSION [BUILT_NAME]: BUILT_NAME is what `go install` calls the binary (the last
+# element of the package path) when it is not NAME.
 go_install() {
-  local name="$1" pkg="$2"
+  local name="$1" pkg="$2" built="${3:-$1}"
   [[ -x "${BIN_DIR}/${name}" ]] && return 0
   step "building ${name} (${pkg})"
   local tmp_bin="${WORK_DIR}/gobin-${name}"
   mkdir -p "${tmp_bin}"
   GOBIN="${tmp_bin}" logged "${name}" go install -trimpath -ldflags "-s -w" "${pkg}"
-  mv "${tmp_bin}/${name}" "${BIN_DIR}/${name}"
+  mv "${tmp_bin}/${built}" "${BIN_DIR}/${name}"
 }
 
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
   [[ -x "${BIN_DIR}/${b}" ]] || { build_kubernetes; break; }
 done
 [[ -x "${BIN_DIR}/etcd" && -x "${BIN_DIR}/etcdctl" ]] || build_etcd
 go_install kwok "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
 go_install helm "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+go_install coredns "github.com/coredns/coredns@${COREDNS_VERSION}"
+go_install crictl "sigs.k8s.io/cri-tools/cmd/crictl@${CRI_TOOLS_VERSION}"
+# The real node's NetworkPolicy engine (docs/network-policy-engines.md); its module's main package is "cmd".
+go_install kube-network-policies "sigs.k8s.io/kube-network-policies/cmd@${KUBE_NETWORK_POLICIES_VERSION}" cmd
 
 all_present || { step "some binaries are still missing in ${BIN_DIR}"; exit 1; }
 step "all control-plane binaries are in ${BIN_DIR}"

@@ -15,6 +15,10 @@ packages=(
   wrk nginx
   # Go builds the upstream control-plane binaries once (hack/build-control-plane.sh)
   golang-go
+  # the real node of the local cluster (hack/local-cluster --real-node): runtime, CNI, Service proxy
+  containerd runc containernetworking-plugins iptables conntrack ipset iproute2 socat util-linux
+  # images built here without a registry (hack/build-images.sh): a Debian base by debootstrap, podman
+  debootstrap podman buildah uidmap
 )
 
 missing=()
