@@ -1,4 +1,6 @@
 // The operator end to end: a FinancialApi in, a running platform out, on the local control plane.
+#include <functional>
+
 #include "e2e/operator_fixture.h"
 
 namespace financialapi::e2e {
@@ -22,6 +24,24 @@ std::vector<std::string> Names(const std::map<std::string, std::string>& childre
   return names;
 }
 
+bool PodReady(const Json& pod) {
+  bool ready = false;
+  for (const auto& condition : pod.value("/status/conditions"_json_pointer, Json::array())) {
+    ready |= condition["type"] == "Ready" && condition["status"] == "True";
+  }
+  return ready;
+}
+
+// "name=value name=value" of each item of a list (`describe` gives the value), or the list's error.
+std::string Describe(const StatusOr<Json>& list, const std::function<std::string(const Json&)>& describe) {
+  if (!list.ok()) return list.status().ToString();
+  std::string out;
+  for (const auto& item : (*list)["items"]) {
+    out += (out.empty() ? "" : " ") + item["metadata"].value("name", "?") + "=" + describe(item);
+  }
+  return out.empty() ? "none" : out;
+}
+
 TEST_F(OperatorTest, ProductionExampleBecomesReadyWithEveryChildOwnedAndItsPodsReady) {
   StartOperator();
   const Json created = Apply(Example());
@@ -41,7 +61,18 @@ TEST_F(OperatorTest, ProductionExampleBecomesReadyWithEveryChildOwnedAndItsPodsR
   EXPECT_EQ((*deployment)["metadata"]["ownerReferences"][0]["controller"], true);
   EXPECT_EQ((*deployment)["status"]["readyReplicas"], 3);
 
-  auto pods = client_->List(core::kPods, ns(), {.label_selector = "app.kubernetes.io/instance=prod"});
+  // Ready asks for one available PgBouncer pod and one ready pod per StatefulSet, so the second
+  // PgBouncer pod may still be starting, and a claim the PV controller has not marked Bound yet
+  // Pending: wait for what is asserted below.
+  StatusOr<Json> pods = Json();
+  EXPECT_TRUE(testing::WaitFor([&] {
+    pods = client_->List(core::kPods, ns(), {.label_selector = "app.kubernetes.io/instance=prod"});
+    if (!pods.ok() || (*pods)["items"].size() != 3U + 2U + 1U + 1U) return false;
+    for (const auto& pod : (*pods)["items"]) {
+      if (!PodReady(pod)) return false;
+    }
+    return true;
+  }, 120s)) << "not 7 Ready pods: " << Describe(pods, [](const Json& pod) { return PodReady(pod) ? "Ready" : "NotReady"; });
   ASSERT_TRUE(pods.ok());
   EXPECT_EQ((*pods)["items"].size(), 3U + 2U + 1U + 1U) << "3 API, 2 PgBouncer, PostgreSQL, Redis";
   for (const auto& pod : (*pods)["items"]) {
@@ -49,7 +80,16 @@ TEST_F(OperatorTest, ProductionExampleBecomesReadyWithEveryChildOwnedAndItsPodsR
     for (const auto& condition : pod["status"]["conditions"]) ready |= condition["type"] == "Ready" && condition["status"] == "True";
     EXPECT_TRUE(ready) << pod["metadata"]["name"];
   }
-  auto claims = client_->List(core::kPersistentVolumeClaims, ns());
+  StatusOr<Json> claims = Json();
+  const auto claim_phase = [](const Json& claim) { return claim.value("/status/phase"_json_pointer, "(none)"); };
+  EXPECT_TRUE(testing::WaitFor([&] {
+    claims = client_->List(core::kPersistentVolumeClaims, ns());
+    if (!claims.ok()) return false;
+    for (const auto& claim : (*claims)["items"]) {
+      if (claim_phase(claim) != "Bound") return false;
+    }
+    return true;
+  }, 60s)) << "claims not all Bound: " << Describe(claims, claim_phase);
   ASSERT_TRUE(claims.ok());
   for (const auto& claim : (*claims)["items"]) EXPECT_EQ(claim["status"]["phase"], "Bound") << claim["metadata"]["name"];
 }
@@ -70,7 +110,15 @@ TEST_F(OperatorTest, SpecChangesFlowToTheChildrenAndRollTheDeployment) {
   EXPECT_EQ(after["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/edgartools/financial-api-server:0.2.0");
   EXPECT_NE(after["spec"]["template"]["metadata"]["annotations"][platform::kConfigHashAnnotation], old_hash);
   EXPECT_GT(after["metadata"]["generation"].get<int>(), before["metadata"]["generation"].get<int>());
-  auto replica_sets = client_->List(core::kReplicaSets, ns(), {.label_selector = "app.kubernetes.io/component=api"});
+  // Ready can be computed from the Deployment's status before the Deployment controller has made the
+  // new ReplicaSet: wait for it.
+  StatusOr<Json> replica_sets = Json();
+  EXPECT_TRUE(testing::WaitFor([&] {
+    replica_sets = client_->List(core::kReplicaSets, ns(), {.label_selector = "app.kubernetes.io/component=api"});
+    return replica_sets.ok() && (*replica_sets)["items"].size() >= 2U;
+  }, 60s)) << "API ReplicaSets: " << Describe(replica_sets, [](const Json& set) {
+    return set.value("/spec/template/spec/containers/0/image"_json_pointer, "?");
+  });
   ASSERT_TRUE(replica_sets.ok());
   EXPECT_GE((*replica_sets)["items"].size(), 2U) << "a new ReplicaSet: the Deployment rolled";
   EXPECT_EQ((*client_->Get(platform_resources::kHorizontalPodAutoscalers, ns(), "prod-api"))["spec"]["minReplicas"], 4);
@@ -243,7 +291,12 @@ TEST_F(OperatorTest, AMissingSecretIsDegradedUntilItAppears) {
   const Json degraded = Get("minimal");
   EXPECT_EQ(Condition(degraded, "Degraded", "reason"), "SecretNotFound");
   EXPECT_NE(Condition(degraded, "Degraded", "message").find("api-keys"), std::string::npos);
-  auto events = client_->List(core::kEvents, ns(), {.field_selector = "reason=SecretNotFound"});
+  // The operator records the Warning event after it has written the status.
+  StatusOr<Json> events = Json();
+  EXPECT_TRUE(testing::WaitFor([&] {
+    events = client_->List(core::kEvents, ns(), {.field_selector = "reason=SecretNotFound"});
+    return events.ok() && !(*events)["items"].empty();
+  }, 30s)) << "no SecretNotFound event: " << (events.ok() ? std::string("none") : events.status().ToString());
   ASSERT_TRUE(events.ok());
   EXPECT_FALSE((*events)["items"].empty()) << "a Warning event tells the admin too";
 

@@ -58,6 +58,17 @@ bool HasCondition(const Json& object, const std::string& type, const std::string
   return false;
 }
 
+// "data-db-0=Bound data-db-1=Pending" for a list of claims, or the list's error.
+std::string ClaimPhases(const StatusOr<Json>& claims) {
+  if (!claims.ok()) return claims.status().ToString();
+  std::string out;
+  for (const auto& claim : (*claims)["items"]) {
+    out += (out.empty() ? "" : " ") + claim["metadata"].value("name", "?") + "=" +
+           claim.value("/status/phase"_json_pointer, "(no phase)");
+  }
+  return out.empty() ? "no claims" : out;
+}
+
 TEST_F(ControlPlaneTest, DeploymentWithTwoReplicasBecomesAvailableOnKwokNodes) {
   auto applied = client_->Apply(resources::kDeployments, DeploymentManifest("web", 2), {.field_manager = "tests"});
   ASSERT_TRUE(applied.ok()) << applied.status();
@@ -120,7 +131,18 @@ TEST_F(ControlPlaneTest, StatefulSetWithVolumeClaimTemplateBecomesReady) {
   }, kRolloutTimeout);
   ASSERT_TRUE(ready) << "StatefulSet never became ready: " << current.dump(2);
 
-  auto claims = client_->List(resources::kPersistentVolumeClaims, ns());
+  // The scheduler places a Pod once its claim names a volume; the PV controller writes the claim's
+  // phase Bound in a later step, so right after readyReplicas reached 2 a claim can still be Pending.
+  StatusOr<Json> claims = Json();
+  const bool bound = testing::WaitFor([&] {
+    claims = client_->List(resources::kPersistentVolumeClaims, ns());
+    if (!claims.ok() || (*claims)["items"].size() != 2) return false;
+    for (const auto& claim : (*claims)["items"]) {
+      if (claim.value("/status/phase"_json_pointer, "") != "Bound") return false;
+    }
+    return true;
+  }, kRolloutTimeout);
+  ASSERT_TRUE(bound) << "the StatefulSet's two claims did not both become Bound: " << ClaimPhases(claims);
   ASSERT_TRUE(claims.ok()) << claims.status();
   ASSERT_EQ((*claims)["items"].size(), 2U);
   for (const auto& claim : (*claims)["items"]) {

@@ -126,6 +126,13 @@ TEST_F(WatcherIntegrationTest, RelistsWhenEtcdWasCompactedPastItsVersion) {
   for (int i = 1; i < 5; ++i) expected["keep-" + std::to_string(i)] = "1";
   for (int i = 0; i < 5; ++i) expected["new-" + std::to_string(i)] = "1";
   EXPECT_TRUE(testing::WaitFor([&] { return StoreHolds(expected); }, 60s)) << "store size " << watcher_->store().Size();
+  // A list replaces the store first, then calls the handlers, then counts itself: wait for those too.
+  const auto saw_delete = [&] {
+    const auto seen = Seen();
+    return std::find(seen.begin(), seen.end(), "DELETED keep-0 0") != seen.end();
+  };
+  EXPECT_TRUE(testing::WaitFor([&] { return watcher_->stats().lists >= 2U && saw_delete(); }, 10s))
+      << "lists " << watcher_->stats().lists << ", seen " << ::testing::PrintToString(Seen());
   EXPECT_GE(watcher_->stats().relists_after_gone, 1U) << "watch from " << old_version << " should have been Gone";
   EXPECT_EQ(watcher_->stats().lists, 2U);
   const auto seen = Seen();
