@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "financialapi/common/file.h"
 #include "financialapi/common/logging.h"
@@ -14,6 +15,7 @@
 #include "financialapi/service/api.h"
 #include "financialapi/service/config.h"
 #include "financialapi/store/schema.h"
+#include "financialapi/warmup/warmup.h"
 
 namespace {
 
@@ -27,6 +29,7 @@ Commands:
                (company_tickers.json, submissions/, companyfacts/) into $DATABASE_URL
   migrate      apply the schema migrations only
   check        connect to $DATABASE_URL and $REDIS_URL and report what answers
+  warmup       request what a warm cache needs for some tickers through the API (below)
 
 Environment (all of them in docs/api.md):
   DATABASE_URL       PostgreSQL URL (postgresql://user:password@host:5432/db)
@@ -41,6 +44,18 @@ Environment (all of them in docs/api.md):
 Flags:
   --version     print the version and exit
   --help        print this help and exit
+
+warmup [flags]: for each ticker GET the company, its filings and its annual income, balance and
+cash-flow statements (docs/api.md, "Cache warm-up"); one line per request, then a summary. A 429
+waits out its Retry-After (at most 30 s a wait) and retries; a 5xx or no answer retries after 0.5,
+1, 2, 4 s (5 attempts); other statuses fail at once. A flag not given is read from its variable:
+  --api URL            API base URL, http://host[:port][/path] ($WARMUP_API_URL)
+  --tickers LIST       tickers or CIKs, comma or space separated ($WARMUP_TICKERS)
+  --api-key-file FILE  FILE's first key (API_KEYS_FILE format), sent as X-API-Key
+                       ($WARMUP_API_KEY_FILE; unset: no key sent)
+  --timeout SECONDS    per request, default 30 ($WARMUP_TIMEOUT_SECONDS)
+  --deadline SECONDS   the whole run, default 300 ($WARMUP_DEADLINE_SECONDS)
+  Exit status: 0 every request succeeded, 1 some failed, 2 bad flags (nothing requested).
 )";
 
 int Check() {
@@ -169,6 +184,27 @@ int Serve() {
   return 0;
 }
 
+int Warmup(const std::vector<std::string>& args) {
+  namespace warmup = financialapi::warmup;
+  const auto options = warmup::ParseOptions(args);
+  if (!options.ok()) {
+    std::fprintf(stderr, "error: warmup: %s\n", options.status().message().c_str());
+    return warmup::kExitUsage;
+  }
+  if (options->help) {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+    return warmup::kExitSucceeded;
+  }
+  const auto transport = warmup::MakeHttpTransport(options->api);
+  const auto report = warmup::Run(*options, *transport, financialapi::SystemClock::Get(), {},
+                                  [](const warmup::RequestResult& result) {
+                                    std::printf("%s\n", warmup::FormatResult(result).c_str());
+                                    std::fflush(stdout);
+                                  });
+  std::printf("%s\n", warmup::FormatSummary(report).c_str());
+  return report.ExitCode();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -185,6 +221,7 @@ int main(int argc, char** argv) {
     if (arg == "serve") return Serve();
     if (arg == "check") return Check();
     if (arg == "migrate") return Migrate();
+    if (arg == "warmup") return Warmup(std::vector<std::string>(argv + 2, argv + argc));
     if (arg == "load") {
       if (argc != 3) {
         std::fprintf(stderr, "error: load takes one argument, the data directory\n");
