@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test cluster fixture: the local control plane, then the project's CRDs, served.
+# The test cluster fixture: the local control plane, then the project's CRDs, served. The real node's
+# network is made here (the API server's flags need it); environment.real-node.up starts the node, so
+# the tests on kwok nodes need not wait for the images it imports.
 set -euo pipefail
 state="$1" source_dir="$2"
-"${source_dir}/hack/local-cluster" up --state-dir "${state}"
+"${source_dir}/hack/local-cluster" up --state-dir "${state}" --real-node=later
 kubectl="$(cat "${state}/bin-dir")/kubectl"
 "${kubectl}" --kubeconfig "${state}/kubeconfig" apply --server-side -f "${source_dir}/crds/" >/dev/null
 "${kubectl}" --kubeconfig "${state}/kubeconfig" wait --for condition=established --timeout=60s \

@@ -45,10 +45,8 @@ std::unique_ptr<kube::Client> AdminClient() {
   return std::move(client).value();
 }
 
-int ClusterCommand(const std::string& command, std::string* output) {
-  const std::string line = std::string(FINANCIALAPI_SOURCE_DIR) + "/hack/local-cluster " + command +
-                           " --state-dir " + StateDir() + "/cluster 2>&1";
-  FILE* pipe = ::popen(line.c_str(), "r");
+int RunShell(const std::string& line, std::string* output) {
+  FILE* pipe = ::popen((line + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return -1;
   std::string text;
   char buffer[4096];
@@ -56,6 +54,30 @@ int ClusterCommand(const std::string& command, std::string* output) {
   const int status = ::pclose(pipe);
   if (output != nullptr) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int ClusterCommand(const std::string& command, std::string* output) {
+  return RunShell(std::string(FINANCIALAPI_SOURCE_DIR) + "/hack/local-cluster " + command + " --state-dir " + StateDir() +
+                      "/cluster",
+                  output);
+}
+
+std::pair<int, std::string> Kubectl(const std::string& args) {
+  const std::string kubectl = ReadTrimmed(StateDir() + "/cluster/bin-dir") + "/kubectl";
+  std::string output;
+  const int code = RunShell(kubectl + " --kubeconfig " + ClusterKubeconfigPath() + " " + args, &output);
+  return {code, output};
+}
+
+std::map<std::string, std::string> RealNodeEnvironment() {
+  std::map<std::string, std::string> values;
+  auto text = ReadFile(StateDir() + "/cluster/real-node.env");
+  if (!text.ok()) return values;
+  for (const std::string_view line : SplitAndTrim(*text, '\n')) {
+    const auto equals = line.find('=');
+    if (equals != std::string_view::npos) values[std::string(line.substr(0, equals))] = std::string(line.substr(equals + 1));
+  }
+  return values;
 }
 
 int FreePort() {

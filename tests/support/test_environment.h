@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,17 @@ std::unique_ptr<kube::Client> AdminClient();
 // Runs `hack/local-cluster <command> --state-dir <the test cluster>` and returns its exit code; its
 // output goes to `output` when given.
 int ClusterCommand(const std::string& command, std::string* output = nullptr);
+
+// Runs `line` with /bin/sh (stderr joined to stdout); the exit code (-1 when it did not exit), the
+// output in `output` when given.
+int RunShell(const std::string& line, std::string* output = nullptr);
+
+// Runs the cluster's kubectl with the admin kubeconfig and `args` (shell words); exit code and output.
+std::pair<int, std::string> Kubectl(const std::string& args);
+
+// The real node's addresses and names (hack/local-cluster's real-node.env: REAL_NODE_NAME,
+// REAL_NODE_IP, REAL_NODE_HOST_IP, REAL_NODE_POD_CIDR, …); empty when the cluster has no real node.
+std::map<std::string, std::string> RealNodeEnvironment();
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for servers a test starts).
 int FreePort();
