@@ -6,17 +6,21 @@
 #
 #   tests/chart/cluster_test.sh install       STATE_DIR OPERATOR_BINARY
 #   tests/chart/cluster_test.sh crd-lifecycle STATE_DIR
+#   tests/chart/cluster_test.sh real-pod      STATE_DIR   (fixture real_node)
 #
 # install: server-side dry run of the rendered chart; helm install (namespaced, crds.install=false);
 #   kubectl auth can-i as the chart's ServiceAccount; the operator binary, run out of cluster with that
 #   ServiceAccount's token and the Deployment's own arguments, reconciles examples/financialapi-minimal.yaml;
 #   helm uninstall leaves nothing of the release.
+# real-pod: the chart as users install it, the operator running from its image (hack/build-images.sh)
+#   on the real node: two pods Ready through their real probes, one leader, kubectl logs and exec,
+#   a read-only root filesystem, and a minimal FinancialApi reconciled through the in-cluster API.
 # crd-lifecycle: the chart's CRD template with the CRD renamed to a group of this test
 #   (<pid>.chart-test.edgartools.io): adoption of a CRD applied with kubectl, helm upgrade updates it,
 #   helm uninstall keeps it (crds.keep) with its objects, crds.keep=false deletes it.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-case_name="${1:?usage: $0 install|crd-lifecycle STATE_DIR [OPERATOR_BINARY]}"
+case_name="${1:?usage: $0 install|crd-lifecycle|real-pod STATE_DIR [OPERATOR_BINARY]}"
 STATE_DIR="${2:?state dir}"
 OPERATOR="${3:-}"
 export KUBECONFIG="${STATE_DIR}/cluster/kubeconfig"
@@ -193,6 +197,52 @@ install)
   expect_eq "objects of the release left after uninstall" "" "$(left)"
   expect_eq "the shared CRD is untouched" "" \
     "$(kubectl get crd financialapis.edgartools.io -o jsonpath='{.metadata.annotations.meta\.helm\.sh/release-name}')"
+  ;;
+
+real-pod)
+  WATCH_NS="chart-real-${ID}"
+  SA="${RELEASE}-financialapi-operator"
+  for ns in "${RELEASE_NS}" "${WATCH_NS}"; do new_namespace "${ns}"; done
+  image="$("${REPO_DIR}/hack/build-images.sh" --print-env | sed -n 's/^OPERATOR_IMAGE=//p')"
+  [[ -n "${image}" ]] || { echo "no operator image built (hack/build-images.sh)" >&2; exit 1; }
+  taint="$(sed -n 's/^REAL_NODE_TAINT_KEY=//p' "${STATE_DIR}/cluster/real-node.env")"
+  node="$(sed -n 's/^REAL_NODE_NAME=//p' "${STATE_DIR}/cluster/real-node.env")"
+  [[ -n "${taint}" ]] || { echo "the cluster has no real node" >&2; exit 1; }
+
+  step "helm install ${RELEASE} with ${image} on ${node}"
+  cleanup_steps+=("'${HELM}' uninstall '${RELEASE}' --namespace '${RELEASE_NS}'")
+  check "helm install --wait" helm install "${RELEASE}" "${CHART}" --namespace "${RELEASE_NS}" \
+    --set crds.install=false --set-json "watchNamespaces=[\"${WATCH_NS}\"]" \
+    --set image.repository="${image%:*}" --set image.tag="${image##*:}" --set image.pullPolicy=Never \
+    --set-json "nodeSelector={\"${taint}\":\"true\"}" \
+    --set-json "tolerations=[{\"key\":\"${taint}\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]" \
+    --wait --timeout 180s
+  expect_eq "two operator pods available (real probes)" "2" \
+    "$(kubectl get deployment "${SA}" -n "${RELEASE_NS}" -o jsonpath='{.status.availableReplicas}')"
+  pods="$(kubectl get pods -n "${RELEASE_NS}" -l "app.kubernetes.io/instance=${RELEASE}" -o json)"
+  expect_eq "the pods run on the real node" "${node} ${node}" "$(jq -r '[.items[].spec.nodeName] | join(" ")' <<<"${pods}")"
+  expect_eq "their containers are containerd's" "true" \
+    "$(jq -r '[.items[].status.containerStatuses[0].containerID | startswith("containerd://")] | all' <<<"${pods}")"
+  expect_eq "read-only root filesystem" "true true" \
+    "$(jq -r '[.items[].spec.containers[0].securityContext.readOnlyRootFilesystem] | join(" ")' <<<"${pods}")"
+  pod="$(jq -r '.items[0].metadata.name' <<<"${pods}")"
+  check "kubectl exec runs the operator binary in its pod" \
+    bash -c "'${KUBECTL}' exec -n '${RELEASE_NS}' '${pod}' -- /usr/local/bin/financialapi-operator --version | grep -q '^financialapi-operator '"
+  exec_out="$(kubectl exec -n "${RELEASE_NS}" "${pod}" -- sh -c 'id -u; touch /probe 2>&1 || true')"
+  expect_eq "kubectl exec: the image's user, and / is not writable" "65532|Read-only" \
+    "$(head -n1 <<<"${exec_out}")|$(grep -o 'Read-only' <<<"${exec_out}")"
+  lease="${SA}-leader"
+  wait_for 60 "one pod holds Lease ${lease}" \
+    bash -c "'${KUBECTL}' get lease '${lease}' -n '${RELEASE_NS}' -o jsonpath='{.spec.holderIdentity}' | grep -q ."
+
+  step "a minimal FinancialApi in ${WATCH_NS}, reconciled by the operator pod through the kubernetes Service"
+  kubectl apply -n "${WATCH_NS}" -f "${REPO_DIR}/examples/financialapi-minimal.yaml" >/dev/null
+  wait_for 180 "FinancialApi minimal Ready" \
+    bash -c "'${KUBECTL}' get financialapi minimal -n '${WATCH_NS}' -o jsonpath='{.status.phase}' | grep -qx Ready"
+  logs="$(kubectl logs -n "${RELEASE_NS}" -l "app.kubernetes.io/instance=${RELEASE}" --tail=-1 2>&1)"
+  check "kubectl logs: one pod became leader" grep -q 'became leader' <<<"${logs}"
+  expect_eq "lines with 'forbidden' in the operator logs" "0" "$(grep -ci forbidden <<<"${logs}" || true)"
+  check "helm uninstall --wait" helm uninstall "${RELEASE}" -n "${RELEASE_NS}" --wait --timeout 120s
   ;;
 
 crd-lifecycle)
