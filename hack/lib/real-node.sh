@@ -348,6 +348,14 @@ real_node_down() {
   ip link del "${REAL_NODE_HOST_IF}" 2>/dev/null || true
   ip netns del "${REAL_NODE_NETNS}" 2>/dev/null || true
   rm -rf "${REAL_NODE_RUN_DIR}" "${node}/containerd" "${node}/kubelet" "${node}/cni/ipam"
+  rmdir /run/financialapi 2>/dev/null || true
+  # The containers' cgroups (containerd puts them under k8s.io; rmdir removes only empty ones, so a
+  # node of another cluster keeps its own), and the shared mount `ip netns add` made of /run/netns
+  # once no namespace is left in it.
+  rmdir /sys/fs/cgroup/*/k8s.io 2>/dev/null || true
+  if [[ -z "$(ls -A /run/netns 2>/dev/null)" ]] && findmnt -n /run/netns >/dev/null 2>&1; then
+    umount /run/netns 2>/dev/null || true
+  fi
   rm -f "${REAL_NODE_ENV}"
 }
 
