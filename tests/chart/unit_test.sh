@@ -263,7 +263,9 @@ for path in files:
             sub = "/status" if method == "MergePatch" and '"status"' in line else ""
             add(lease if kind == "kLeases" else manager, kind, verb_of[method], sub)
 # blockOwnerDeletion on the children's ownerReferences: update on the owner's finalizers (admission).
-if re.search(r'"blockOwnerDeletion", true', builders):
+# The components build the children (components/objects.cc makes their metadata).
+children_sources = builders + "".join(open(p).read() for p in glob.glob(f"{repo}/operator/financialapi/src/components/*.cc"))
+if re.search(r'"blockOwnerDeletion", true', children_sources):
     add(manager, "kFinancialApis", ["update"], "/finalizers")
 print("\n".join(sorted(manager)))
 print("---")
