@@ -188,6 +188,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
     s.postgres.external = e;
   }
   Read(postgres, "image", s.postgres.image);
+  Read(postgres, "runAsUser", s.postgres.run_as_user);
   Read(postgres, "database", s.postgres.database);
   Read(postgres, "user", s.postgres.user);
   ReadStorage(Member(postgres, "storage"), s.postgres.storage);
@@ -203,6 +204,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   Read(pgbouncer, "poolMode", s.postgres.pgbouncer.pool_mode);
   Read(pgbouncer, "maxClientConnections", s.postgres.pgbouncer.max_client_connections);
   Read(pgbouncer, "defaultPoolSize", s.postgres.pgbouncer.default_pool_size);
+  Read(pgbouncer, "maxPreparedStatements", s.postgres.pgbouncer.max_prepared_statements);
   ReadPlacement(pgbouncer, s.postgres.pgbouncer.placement);
   const Json& backup = Member(postgres, "backup");
   Read(backup, "enabled", s.postgres.backup.enabled);

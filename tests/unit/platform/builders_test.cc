@@ -34,12 +34,21 @@ Inputs FixedInputs() {
           .service_monitor_crd = true, .prometheus_rule_crd = true};
 }
 
+// The child of `kind` named `name` (any name when `name` is empty), or nullptr.
 const Json* Find(const std::vector<Child>& children, const std::string& kind, const std::string& name) {
   for (const auto& child : children) {
-    if (child.type->kind == kind && child.object["metadata"]["name"] == name) return &child.object;
+    if (child.type->kind == kind && (name.empty() || child.object["metadata"]["name"] == name)) return &child.object;
   }
   return nullptr;
 }
+
+const Json& PodSpec(const Json& workload) {
+  const Json& spec = workload["spec"];
+  if (workload["kind"] == "CronJob") return spec["jobTemplate"]["spec"]["template"]["spec"];
+  return spec["template"]["spec"];
+}
+
+bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string SecretValue(const Json& secret, const std::string& key) {
   return Base64Decode(secret["data"][key].get<std::string>()).value_or("<bad base64>");
@@ -288,16 +297,17 @@ TEST(BuildersTest, ConfigHashChangesWithConfigurationAndCredentials) {
 struct PlacedWorkload {
   const char* spec_path;  // JSON pointer below the FinancialApi object
   const char* kind;
-  const char* name;
+  const char* name;  // "" for any (one) child of the kind
+  const char* tag;   // this workload's own placement values
 };
 const std::vector<PlacedWorkload>& PlacedWorkloads() {
   static const std::vector<PlacedWorkload> workloads = {
-      {"/spec/api", "Deployment", "prod-api"},
-      {"/spec/postgres", "StatefulSet", "prod-postgres"},
-      {"/spec/postgres/pgbouncer", "Deployment", "prod-pgbouncer"},
-      {"/spec/redis", "StatefulSet", "prod-redis"},
-      {"/spec/postgres/backup", "CronJob", "prod-postgres-backup"},
-      {"/spec/cacheWarmup", "CronJob", "prod-cache-warmup"}};
+      {"/spec/api", "Deployment", "prod-api", "api"},
+      {"/spec/postgres", "StatefulSet", "prod-postgres", "postgres"},
+      {"/spec/postgres/pgbouncer", "Deployment", "prod-pgbouncer", "pgbouncer"},
+      {"/spec/redis", "StatefulSet", "prod-redis", "redis"},
+      {"/spec/postgres/backup", "CronJob", "prod-postgres-backup", "backup"},
+      {"/spec/cacheWarmup", "CronJob", "prod-cache-warmup", "warmup"}};
   return workloads;
 }
 
@@ -305,9 +315,7 @@ const Json& PodSpecOf(const std::vector<Child>& children, const PlacedWorkload& 
   const Json* object = Find(children, workload.kind, workload.name);
   EXPECT_NE(object, nullptr) << workload.kind << "/" << workload.name;
   static const Json kMissing = Json::object();
-  if (object == nullptr) return kMissing;
-  const Json& spec = (*object)["spec"];
-  return std::string(workload.kind) == "CronJob" ? spec["jobTemplate"]["spec"]["template"]["spec"] : spec["template"]["spec"];
+  return object == nullptr ? kMissing : PodSpec(*object);
 }
 
 TEST(SpecTest, PlacementIsReadForEveryComponent) {
@@ -340,27 +348,27 @@ TEST(BuildersTest, EachComponentsPodsCarryItsOwnPlacementAndNoOther) {
   for (const auto& workload : PlacedWorkloads()) {
     // Different for each component, so a pod spec with another's placement shows.
     Json& component = object[Json::json_pointer(workload.spec_path)];
-    component["nodeSelector"] = {{"edgartools.io/for", workload.name}};
-    component["tolerations"] = {{{"key", "dedicated"}, {"operator", "Equal"}, {"value", workload.name}, {"effect", "NoSchedule"}}};
+    component["nodeSelector"] = {{"edgartools.io/for", workload.tag}};
+    component["tolerations"] = {{{"key", "dedicated"}, {"operator", "Equal"}, {"value", workload.tag}, {"effect", "NoSchedule"}}};
     component["affinity"] = {
         {"nodeAffinity",
          {{"preferredDuringSchedulingIgnoredDuringExecution",
            {{{"weight", 1},
-             {"preference", {{"matchExpressions", {{{"key", "zone"}, {"operator", "In"}, {"values", {workload.name}}}}}}}}}}}}};
+             {"preference", {{"matchExpressions", {{{"key", "zone"}, {"operator", "In"}, {"values", {workload.tag}}}}}}}}}}}}};
   }
   const FinancialApi api = Parse(object);
   const auto children = BuildChildren(api, FixedInputs());
   for (const auto& workload : PlacedWorkloads()) {
     const Json& pod_spec = PodSpecOf(children, workload);
     const Json& wanted = object[Json::json_pointer(workload.spec_path)];
-    EXPECT_EQ(pod_spec["nodeSelector"], wanted["nodeSelector"]) << workload.name;
-    EXPECT_EQ(pod_spec["tolerations"], wanted["tolerations"]) << workload.name;
-    EXPECT_EQ(pod_spec["affinity"], wanted["affinity"]) << workload.name;
+    EXPECT_EQ(pod_spec["nodeSelector"], wanted["nodeSelector"]) << workload.tag;
+    EXPECT_EQ(pod_spec["tolerations"], wanted["tolerations"]) << workload.tag;
+    EXPECT_EQ(pod_spec["affinity"], wanted["affinity"]) << workload.tag;
   }
   // Only the pod specs of the workloads: no other child gains a nodeSelector anywhere.
   for (const auto& child : children) {
     const bool workload = std::any_of(PlacedWorkloads().begin(), PlacedWorkloads().end(), [&](const PlacedWorkload& w) {
-      return child.type->kind == w.kind && child.object["metadata"]["name"] == w.name;
+      return child.type->kind == w.kind && (std::string(w.name).empty() || child.object["metadata"]["name"] == w.name);
     });
     if (!workload) {
       EXPECT_EQ(child.object.dump().find("nodeSelector"), std::string::npos) << child.object["metadata"]["name"];
@@ -377,7 +385,7 @@ TEST(BuildersTest, OnePlacedComponentLeavesTheOthersAlone) {
     for (const auto& workload : PlacedWorkloads()) {
       const bool own = std::string(workload.spec_path) == placed.spec_path;
       EXPECT_EQ(PodSpecOf(children, workload).contains("tolerations"), own)
-          << "tolerations on " << placed.spec_path << ", looking at " << workload.name;
+          << "tolerations on " << placed.spec_path << ", looking at " << workload.tag;
     }
   }
 }
@@ -399,7 +407,7 @@ TEST(BuildersTest, EmptyPlacementAddsNothingToThePodSpecs) {
   for (const auto& workload : PlacedWorkloads()) {
     const Json& pod_spec = PodSpecOf(unset, workload);
     for (const char* field : {"nodeSelector", "tolerations", "affinity"}) {
-      EXPECT_FALSE(pod_spec.contains(field)) << workload.name << " has " << field;
+      EXPECT_FALSE(pod_spec.contains(field)) << workload.tag << " has " << field;
     }
   }
 }
@@ -438,10 +446,16 @@ TEST(ContainsTest, ExtraServerFieldsDoNotCountAsDifferences) {
   EXPECT_FALSE(Contains(Json{{"list", {1, 2}}}, Json{{"list", {1}}})) << "arrays must match in length";
 }
 
-TEST(StatusTest, ReadyWhenEveryComponentIsReadyAndTransitionTimesStick) {
-  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+// Three ready API pods, PostgreSQL and Redis ready.
+Observed EverythingReady(const FinancialApi&) {
   Observed observed{.api_found = true, .api_replicas = 3, .api_ready = 3, .api_updated = 3, .api_available = 3,
                     .api_rolled_out = true, .postgres_ready = true, .redis_ready = true};
+  return observed;
+}
+
+TEST(StatusTest, ReadyWhenEveryComponentIsReadyAndTransitionTimesStick) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+  Observed observed = EverythingReady(api);
   const Json ready = ComputeStatus(api, observed, Json::object(), "2026-01-01T00:00:00Z");
   EXPECT_EQ(ready["phase"], "Ready");
   EXPECT_EQ(ready["observedGeneration"], 4);
@@ -478,6 +492,213 @@ TEST(StatusTest, PausedSaysSo) {
   EXPECT_EQ(status["phase"], "Paused");
   EXPECT_EQ(status["conditions"][3]["type"], "Paused");
   EXPECT_EQ(status["conditions"][3]["status"], "True");
+}
+
+// --- the children run on a real kubelet, with the images built here and the upstream ones ------------
+
+// The ConfigMap entry `key` of `name`.
+std::string ConfigData(const std::vector<Child>& children, const std::string& name, const std::string& key) {
+  const Json* config_map = Find(children, "ConfigMap", name);
+  return config_map == nullptr ? "<no ConfigMap " + name + ">" : (*config_map)["data"].value(key, "<no " + key + ">");
+}
+
+TEST(RealPodsTest, PostgresRunsTheOperatorsBootstrapNotTheImagesEntrypoint) {
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  const Json& pod = PodSpec(*Find(children, "StatefulSet", "prod-postgres"));
+  const Json& container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "postgres:15-alpine");
+  EXPECT_EQ(container["command"], Json::array({"sh", "/etc/postgresql/bootstrap.sh"}));
+  EXPECT_FALSE(container.contains("args")) << "nothing is left for an entrypoint to interpret";
+
+  const std::string script = ConfigData(children, "prod-postgres-config", "bootstrap.sh");
+  EXPECT_TRUE(Has(script, "for bin in /usr/lib/postgresql/*/bin; do")) << "Debian's packages keep the programs off PATH";
+  EXPECT_TRUE(Has(script, "if [ ! -s \"$PGDATA/PG_VERSION\" ]; then")) << script;
+  EXPECT_TRUE(Has(script, "initdb -D \"$new\" -U \"$POSTGRES_USER\" --pwfile=\"$pwfile\" --auth-local=trust "
+                          "--auth-host=scram-sha-256 \\\n    --encoding=UTF8 --locale=C.UTF-8\n"))
+      << script;
+  EXPECT_TRUE(Has(script, "printf 'CREATE DATABASE \"%s\" OWNER \"%s\";\\n' \"$POSTGRES_DB\" \"$POSTGRES_USER\" |\n"
+                          "    postgres --single -D \"$new\" -j postgres"))
+      << script;
+  EXPECT_TRUE(Has(script, "mv \"$new\" \"$PGDATA\"\n")) << "a complete cluster only is moved into place";
+  EXPECT_TRUE(script.ends_with("exec postgres -D \"$PGDATA\" -c config_file=/etc/postgresql/postgresql.conf\n")) << script;
+  EXPECT_FALSE(Has(script, "pg-secret")) << "the password comes from the environment, not the ConfigMap";
+
+  const std::string hba = ConfigData(children, "prod-postgres-config", "pg_hba.conf");
+  EXPECT_TRUE(Has(hba, "\nlocal   all       all              trust\n")) << hba;
+  EXPECT_TRUE(Has(hba, "\nhost    all       all   0.0.0.0/0  scram-sha-256\n")) << hba;
+  EXPECT_TRUE(Has(hba, "\nhost    all       all   ::/0       scram-sha-256\n")) << hba;
+  EXPECT_FALSE(Has(hba, "trust\nhost    all       all   127")) << "TCP from inside the pod needs the password too";
+  const std::string conf = ConfigData(children, "prod-postgres-config", "postgresql.conf");
+  EXPECT_TRUE(Has(conf, "hba_file = '/etc/postgresql/pg_hba.conf'\n")) << conf;
+  EXPECT_TRUE(Has(conf, "unix_socket_directories = '/var/run/postgresql'\n")) << conf;
+
+  // A read-only root: only the claim and two emptyDirs are written.
+  EXPECT_EQ(container["securityContext"]["readOnlyRootFilesystem"], true);
+  std::map<std::string, std::string> mounts;
+  for (const auto& mount : container["volumeMounts"]) mounts[mount["mountPath"]] = mount["name"];
+  EXPECT_EQ(mounts, (std::map<std::string, std::string>{{"/var/lib/postgresql/data", "data"}, {"/etc/postgresql", "config"},
+                                                        {"/var/run/postgresql", "run"}, {"/tmp", "tmp"}}));
+  for (const auto& volume : pod["volumes"]) {
+    if (volume["name"] == "run" || volume["name"] == "tmp") {
+      EXPECT_EQ(volume["emptyDir"], Json::object()) << volume;
+    }
+  }
+  EXPECT_EQ(pod["securityContext"]["runAsUser"], 70);
+  EXPECT_EQ(pod["securityContext"]["runAsGroup"], 70);
+  EXPECT_EQ(pod["securityContext"]["fsGroup"], 70);
+  EXPECT_EQ(container["readinessProbe"]["exec"]["command"][2], "pg_isready -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -h 127.0.0.1");
+  EXPECT_EQ(container["livenessProbe"]["exec"], container["readinessProbe"]["exec"]);
+}
+
+TEST(RealPodsTest, ThePodsPgHbaAndSocketCannotBeOverriddenAndTheirChangesRestartPostgres) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["postgres"]["parameters"] = {{"hba_file", "/elsewhere"}, {"unix_socket_directories", "/tmp"}, {"work_mem", "8MB"}};
+  const FinancialApi api = Parse(object);
+  EXPECT_EQ(PostgresSettings(api).at("hba_file"), "/etc/postgresql/pg_hba.conf");
+  EXPECT_EQ(PostgresSettings(api).at("unix_socket_directories"), "/var/run/postgresql");
+  EXPECT_EQ(PostgresSettings(api).at("work_mem"), "8MB");
+  const auto hash = [](const std::vector<Child>& children) {
+    return (*Find(children, "StatefulSet", "prod-postgres"))["spec"]["template"]["metadata"]["annotations"][kConfigHashAnnotation];
+  };
+  EXPECT_NE(hash(BuildChildren(api, FixedInputs())), hash(BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs())))
+      << "postgresql.conf, pg_hba.conf and bootstrap.sh are one ConfigMap under one hash";
+}
+
+TEST(RealPodsTest, PostgresUidIsTheSpecsForTheServerAndTheBackups) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["postgres"]["image"] = "postgres:15";
+  object["spec"]["postgres"]["runAsUser"] = 999;  // postgres in the Debian-based upstream image
+  const auto children = BuildChildren(Parse(object), FixedInputs());
+  for (const char* kind : {"StatefulSet", "CronJob"}) {
+    const Json& pod = PodSpec(*Find(children, kind, kind == std::string("CronJob") ? "prod-postgres-backup" : "prod-postgres"));
+    EXPECT_EQ(pod["securityContext"]["runAsUser"], 999) << kind;
+    EXPECT_EQ(pod["securityContext"]["runAsGroup"], 999) << kind;
+    EXPECT_EQ(pod["securityContext"]["fsGroup"], 999) << kind;
+    EXPECT_EQ(pod["containers"][0]["image"], "postgres:15") << kind;
+  }
+}
+
+TEST(RealPodsTest, RedisRunsRedisServerWithThePasswordFromAnIncludedSecretFile) {
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  const Json* statefulset = Find(children, "StatefulSet", "prod-redis");
+  ASSERT_NE(statefulset, nullptr);
+  const Json& pod = PodSpec(*statefulset);
+  const Json& container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "redis:7.0-alpine");
+  EXPECT_EQ(container["command"], Json::array({"redis-server", "/etc/redis/redis.conf"}));
+  EXPECT_FALSE(container.contains("args"));
+  EXPECT_FALSE(container.contains("env")) << "the password is neither on the command line nor in the environment";
+  EXPECT_FALSE(Has(statefulset->dump(), "redis-secret"));
+  EXPECT_TRUE(ConfigData(children, "prod-redis-config", "redis.conf").ends_with("include /etc/redis/auth.conf\n"));
+  const Json& secret = *Find(children, "Secret", "prod-redis");
+  EXPECT_EQ(SecretValue(secret, "auth.conf"), "requirepass redis-secret\n");
+  EXPECT_EQ(SecretValue(secret, "REDIS_PASSWORD"), "redis-secret") << "kept: the operator reads the password back";
+  EXPECT_EQ(SecretValue(*Find(children, "Secret", "prod-connection"), "REDIS_URL"), "redis://:redis-secret@prod-redis:6379/0");
+  // redis.conf and auth.conf side by side in /etc/redis: one projected volume.
+  ASSERT_EQ(pod["volumes"].size(), 1U);
+  const Json& sources = pod["volumes"][0]["projected"]["sources"];
+  EXPECT_EQ(sources[0]["configMap"]["name"], "prod-redis-config");
+  EXPECT_EQ(sources[0]["configMap"]["items"], Json::parse(R"([{"key": "redis.conf", "path": "redis.conf"}])"));
+  EXPECT_EQ(sources[1]["secret"]["name"], "prod-redis");
+  EXPECT_EQ(sources[1]["secret"]["items"], Json::parse(R"([{"key": "auth.conf", "path": "auth.conf"}])"));
+  EXPECT_EQ(pod["securityContext"]["runAsUser"], 999);
+  EXPECT_EQ(container["securityContext"]["readOnlyRootFilesystem"], true);
+  Inputs rotated = FixedInputs();
+  rotated.redis_password = "rotated";
+  const auto rotated_children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), rotated);
+  EXPECT_NE((*Find(rotated_children, "StatefulSet", "prod-redis"))["spec"]["template"]["metadata"],
+            (*statefulset)["spec"]["template"]["metadata"])
+      << "a new password restarts Redis (config hash)";
+}
+
+TEST(RealPodsTest, PgBouncerRunsTheOperatorsIniFromItsSecret) {
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  const Json& secret = *Find(children, "Secret", "prod-pgbouncer");
+  EXPECT_EQ(SecretValue(secret, "pgbouncer.ini"),
+            "; Generated by financialapi-operator from spec.postgres.pgbouncer.\n"
+            "[databases]\n"
+            "financial = host=prod-postgres port=5432 dbname=financial\n"
+            "\n"
+            "[pgbouncer]\n"
+            "listen_addr = 0.0.0.0\n"
+            "listen_port = 6432\n"
+            "unix_socket_dir =\n"
+            "auth_type = scram-sha-256\n"
+            "auth_file = /etc/pgbouncer/userlist.txt\n"
+            "pool_mode = transaction\n"
+            "max_client_conn = 1000\n"
+            "default_pool_size = 20\n"
+            "ignore_startup_parameters = extra_float_digits\n");
+  EXPECT_EQ(SecretValue(secret, "userlist.txt"), "\"financial\" \"pg-secret\"\n");
+  EXPECT_FALSE(secret["data"].contains("DATABASE_URL")) << "no image entrypoint reads the environment any more";
+
+  const Json& pod = PodSpec(*Find(children, "Deployment", "prod-pgbouncer"));
+  const Json& container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "edoburu/pgbouncer:v1.23.1-p2");
+  EXPECT_EQ(container["command"], Json::array({"pgbouncer", "/etc/pgbouncer/pgbouncer.ini"}));
+  EXPECT_FALSE(container.contains("env"));
+  EXPECT_EQ(container["volumeMounts"], Json::parse(R"([{"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": true}])"));
+  EXPECT_EQ(pod["volumes"], Json::parse(R"([{"name": "config", "secret": {"secretName": "prod-pgbouncer"}}])"));
+  EXPECT_EQ(pod["securityContext"]["runAsUser"], 70);
+  EXPECT_EQ(container["securityContext"]["readOnlyRootFilesystem"], true);
+}
+
+TEST(RealPodsTest, MaxPreparedStatementsOnlyWhenAskedForAndTheApiPreparesOnlyWhenItIsSafe) {
+  const auto ini = [](const std::vector<Child>& children) { return SecretValue(*Find(children, "Secret", "prod-pgbouncer"), "pgbouncer.ini"); };
+  const auto api_config = [](const std::vector<Child>& children) { return (*Find(children, "ConfigMap", "prod-api-config"))["data"]; };
+  Json object = ExampleObject("financialapi.yaml");  // PgBouncer on, transaction mode
+  auto children = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_FALSE(Has(ini(children), "max_prepared_statements")) << "PgBouncer before 1.21 refuses the setting";
+  EXPECT_EQ(api_config(children)["DB_PREPARED_STATEMENTS"], "false");
+
+  object["spec"]["postgres"]["pgbouncer"]["maxPreparedStatements"] = 200;
+  children = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_TRUE(ini(children).ends_with("max_prepared_statements = 200\n")) << ini(children);
+  EXPECT_FALSE(api_config(children).contains("DB_PREPARED_STATEMENTS")) << "PgBouncer keeps them";
+
+  object["spec"]["postgres"]["pgbouncer"]["maxPreparedStatements"] = 0;
+  object["spec"]["postgres"]["pgbouncer"]["poolMode"] = "statement";
+  EXPECT_EQ(api_config(BuildChildren(Parse(object), FixedInputs()))["DB_PREPARED_STATEMENTS"], "false");
+  object["spec"]["postgres"]["pgbouncer"]["poolMode"] = "session";
+  children = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_FALSE(api_config(children).contains("DB_PREPARED_STATEMENTS")) << "one server connection per client";
+  EXPECT_TRUE(Has(ini(children), "\npool_mode = session\n"));
+  object["spec"]["postgres"]["pgbouncer"] = {{"enabled", false}};
+  EXPECT_FALSE(api_config(BuildChildren(Parse(object), FixedInputs())).contains("DB_PREPARED_STATEMENTS"));
+}
+
+TEST(RealPodsTest, PgBouncerInFrontOfAnExternalDatabase) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["postgres"] = {{"managed", false},
+                                {"pgbouncer", {{"enabled", true}}},
+                                {"external", {{"host", "db.example.com"}, {"port", 5433}, {"database", "edgar data"},
+                                              {"sslMode", "require"}, {"credentialsSecretRef", {{"name", "db-creds"}}}}}};
+  Inputs inputs = FixedInputs();
+  inputs.postgres_user = "app\"user";
+  const auto children = BuildChildren(Parse(object), inputs);
+  const Json& secret = *Find(children, "Secret", "prod-pgbouncer");
+  const std::string ini = SecretValue(secret, "pgbouncer.ini");
+  EXPECT_TRUE(Has(ini, "\nedgar data = host=db.example.com port=5433 dbname='edgar data'\n")) << ini;
+  EXPECT_TRUE(ini.ends_with("server_tls_sslmode = require\n")) << ini;
+  EXPECT_EQ(SecretValue(secret, "userlist.txt"), "\"app\"\"user\" \"pg-secret\"\n") << "quotes doubled";
+}
+
+TEST(RealPodsTest, BackupsRunWithPostgresImagesToolsAndWriteOnlyTheBackups) {
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
+  const Json& pod = PodSpec(*Find(children, "CronJob", "prod-postgres-backup"));
+  const Json& container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "postgres:15-alpine");
+  ASSERT_EQ(container["command"].size(), 3U);
+  EXPECT_EQ(container["command"][0], "sh");
+  const std::string script = container["command"][2];
+  EXPECT_TRUE(Has(script, "pg_dump --no-owner --compress=6 --file=\"$file.partial\" \"$DIRECT_DATABASE_URL\"\n")) << script;
+  EXPECT_FALSE(Has(script, "| gzip")) << "without pipefail a failed pg_dump would pass as a backup";
+  EXPECT_TRUE(Has(script, "mv \"$file.partial\" \"$file\"\n"));
+  EXPECT_TRUE(Has(script, "-mtime +7 -delete"));
+  EXPECT_EQ(container["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(container["volumeMounts"], Json::parse(R"([{"name": "backups", "mountPath": "/backups"}])"));
+  EXPECT_EQ(pod["securityContext"]["runAsUser"], 70);
+  EXPECT_EQ(pod["securityContext"]["fsGroup"], 70);
 }
 
 }  // namespace

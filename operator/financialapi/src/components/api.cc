@@ -1,5 +1,6 @@
 #include "components/api.h"
 
+#include "components/pgbouncer.h"
 #include "financialapi/common/strings.h"
 
 namespace financialapi::platform {
@@ -27,6 +28,9 @@ Child ApiConfigMap(const FinancialApi& api) {
                {"RATE_LIMIT_BURST", std::to_string(s.burst)}};
   if (s.api_keys_secret) data["API_KEYS_FILE"] = "/etc/financial-api/keys/keys";
   if (!s.trusted_proxies.empty()) data["TRUSTED_PROXIES"] = Join(s.trusted_proxies, ",");
+  // Named prepared statements do not survive a pooler that hands each transaction another server
+  // connection and does not track them (PgBouncer before 1.21, or without max_prepared_statements).
+  if (!PooledConnectionsKeepPreparedStatements(api)) data["DB_PREPARED_STATEMENTS"] = "false";
   Child config_map = NewChild(core::kConfigMaps, api, ConfigMapName(api), kApiComponent);
   config_map.object["data"] = data;
   return config_map;

@@ -13,22 +13,27 @@ Child BackupClaim(const FinancialApi& api) {
 
 Child BackupCronJob(const FinancialApi& api) {
   const BackupSpec& b = api.spec.postgres.backup;
-  // Written to a .partial name first, so an interrupted dump is never taken for a complete one.
+  // Only sh, date, pg_dump, mv, find and ls, all on PATH in the PostgreSQL images (upstream and the one
+  // built here): pg_dump compresses itself (-Z, plain format: the file is gzip), so its exit status is
+  // the dump's and not that of the last command of a pipe. Written to a .partial name first, so an
+  // interrupted dump is never taken for a complete one (and removed by the next run: runs never overlap).
   const std::string script =
       "set -eu\n"
+      "rm -f /backups/*.partial\n"
       "file=/backups/" + api.name + "-$(date -u +%Y%m%dT%H%M%SZ).sql.gz\n"
-      "pg_dump --no-owner \"$DIRECT_DATABASE_URL\" | gzip > \"$file.partial\"\n"
+      "pg_dump --no-owner --compress=6 --file=\"$file.partial\" \"$DIRECT_DATABASE_URL\"\n"
       "mv \"$file.partial\" \"$file\"\n"
       "find /backups -name '*.sql.gz' -mtime +" + std::to_string(b.retention_days) + " -delete\n"
       "ls -l /backups\n";
+  const int user = api.spec.postgres.run_as_user;
   Json pod_spec = {
       {"restartPolicy", "OnFailure"},
-      {"securityContext", NonRootPodSecurity(70, std::nullopt, 70)},
+      {"securityContext", NonRootPodSecurity(user, user, user)},
       {"containers", Json::array({{{"name", "pg-dump"},
                                    {"image", api.spec.postgres.image},
                                    {"command", Json::array({"sh", "-c", script})},
-                                   {"env", Json::array({{{"name", "DIRECT_DATABASE_URL"},
-                                                         {"valueFrom", {{"secretKeyRef", {{"name", ConnectionSecretName(api)}, {"key", "DIRECT_DATABASE_URL"}}}}}}})},
+                                   {"env", Json::array({SecretEnv("DIRECT_DATABASE_URL", ConnectionSecretName(api), "DIRECT_DATABASE_URL")})},
+                                   // Read-only root: only the backups volume is written.
                                    {"securityContext", RestrictedContainerSecurity()},
                                    {"volumeMounts", Json::array({{{"name", "backups"}, {"mountPath", "/backups"}}})}}})},
       {"volumes", Json::array({{{"name", "backups"}, {"persistentVolumeClaim", {{"claimName", ClaimName(api)}}}}})}};

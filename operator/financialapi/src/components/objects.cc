@@ -5,7 +5,6 @@
 #include "financialapi/kube/client.h"
 
 namespace financialapi::platform::components {
-namespace {
 
 std::string BackendHost(const FinancialApi& api) {
   return api.spec.postgres.managed ? PostgresName(api) : api.spec.postgres.external->host;
@@ -16,8 +15,6 @@ int BackendPort(const FinancialApi& api) {
 std::string DatabaseName(const FinancialApi& api) {
   return api.spec.postgres.managed ? api.spec.postgres.database : api.spec.postgres.external->database;
 }
-
-}  // namespace
 
 Json SelectorLabels(const FinancialApi& api, const Component& component) {
   return {{kInstanceLabel, api.name}, {kComponentLabel, component.label}};
@@ -63,14 +60,10 @@ Child OpaqueSecret(const FinancialApi& api, const std::string& name, const Compo
   return secret;
 }
 
-Json NoEscalationContainerSecurity() {
-  return {{"allowPrivilegeEscalation", false}, {"capabilities", {{"drop", Json::array({"ALL"})}}}};
-}
-
 Json RestrictedContainerSecurity() {
-  Json security = NoEscalationContainerSecurity();
-  security["readOnlyRootFilesystem"] = true;
-  return security;
+  return {{"allowPrivilegeEscalation", false},
+          {"capabilities", {{"drop", Json::array({"ALL"})}}},
+          {"readOnlyRootFilesystem", true}};
 }
 
 Json NonRootPodSecurity(int user, std::optional<int> group, std::optional<int> volume_group) {
@@ -79,6 +72,12 @@ Json NonRootPodSecurity(int user, std::optional<int> group, std::optional<int> v
   if (volume_group) security["fsGroup"] = *volume_group;
   return security;
 }
+
+Json SecretEnv(const std::string& name, const std::string& secret, const std::string& key) {
+  return {{"name", name}, {"valueFrom", {{"secretKeyRef", {{"name", secret}, {"key", key}}}}}};
+}
+
+Json EmptyDirVolume(const std::string& name) { return {{"name", name}, {"emptyDir", Json::object()}}; }
 
 void PlacePods(Json& pod_spec, const Placement& placement) {
   // Only what is set, and no empty strings: the API server drops empty fields when it stores the pod

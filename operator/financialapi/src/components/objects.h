@@ -15,6 +15,9 @@ namespace financialapi::platform::components {
 inline constexpr int kPostgresPort = 5432;
 inline constexpr int kRedisPort = 6379;
 inline constexpr int kPgBouncerPort = 6432;
+// Where the PostgreSQL pod has its ConfigMap (postgresql.conf, pg_hba.conf, bootstrap.sh) and its socket.
+inline constexpr char kPostgresConfigDirectory[] = "/etc/postgresql";
+inline constexpr char kPostgresSocketDirectory[] = "/var/run/postgresql";
 
 // Who a child belongs to: `label` is app.kubernetes.io/component (with the instance, the pod selector),
 // `app` is app.kubernetes.io/name.
@@ -43,13 +46,16 @@ Json ResourceRequirements(const Resources& resources);
 // An Opaque Secret `name` holding `values` (base64-encoded into data).
 Child OpaqueSecret(const FinancialApi& api, const std::string& name, const Component& component,
                    const std::map<std::string, std::string>& values);
-// The container securityContext of the restricted Pod Security Standard with a read-only root.
+// The container securityContext of the restricted Pod Security Standard with a read-only root (every
+// container the operator runs: what they write is on volumes).
 Json RestrictedContainerSecurity();
-// The container securityContext for images that write below their root (PostgreSQL, PgBouncer).
-Json NoEscalationContainerSecurity();
 // The pod securityContext of the restricted Pod Security Standard (non-root, seccomp RuntimeDefault)
 // as `user`, with a primary group and a group owning mounted volumes where the image needs them.
 Json NonRootPodSecurity(int user, std::optional<int> group = std::nullopt, std::optional<int> volume_group = std::nullopt);
+// An environment variable `name` from `key` of Secret `secret`.
+Json SecretEnv(const std::string& name, const std::string& secret, const std::string& key);
+// A volume `name` of an empty directory (what a read-only root needs to be written somewhere).
+Json EmptyDirVolume(const std::string& name);
 // Adds `placement`'s nodeSelector, tolerations and affinity to `pod_spec`, each only when set.
 void PlacePods(Json& pod_spec, const Placement& placement);
 // A pod template with `component`'s labels and the config-hash annotation (a new hash rolls the pods).
@@ -73,6 +79,10 @@ std::string ConfigHash(std::string_view content);
 // `quantity` in base units (bytes, cores), or `fallback` when it is empty or does not parse.
 double QuantityOr(const std::string& quantity, double fallback);
 
+// Where the database is: the managed PostgreSQL's Service or the external host, its port, the database.
+std::string BackendHost(const FinancialApi& api);
+int BackendPort(const FinancialApi& api);
+std::string DatabaseName(const FinancialApi& api);
 // postgresql://user:password@host:port/database for the database the spec names (managed or external).
 std::string PostgresUrl(const FinancialApi& api, const Inputs& inputs, const std::string& host, int port);
 // The URL that reaches PostgreSQL itself, bypassing PgBouncer (migrations, pg_dump, PgBouncer's backend).

@@ -1,5 +1,7 @@
-// PostgreSQL run by the operator: its credentials Secret, postgresql.conf, headless Service and
-// StatefulSet. An external database has none of them (the API only connects to it).
+// PostgreSQL run by the operator: its credentials Secret, its ConfigMap (postgresql.conf, pg_hba.conf and
+// the bootstrap script that initializes the data directory and runs the server, with no image
+// entrypoint), headless Service and StatefulSet. An external database has none of them (the API only
+// connects to it).
 #pragma once
 
 #include <vector>

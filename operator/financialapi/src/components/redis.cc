@@ -16,8 +16,14 @@ namespace {
 
 std::string ConfigMapName(const FinancialApi& api) { return RedisName(api) + "-config"; }
 
+constexpr char kConfigDirectory[] = "/etc/redis";
+constexpr char kAuthFile[] = "auth.conf";
+
+// The password twice: as itself (read back by the operator, which keeps it) and as the line of
+// redis.conf that sets it, included from the Secret so that it is on no command line.
 Child RedisSecret(const FinancialApi& api, const Inputs& inputs) {
-  return OpaqueSecret(api, RedisName(api), kRedisComponent, {{"REDIS_PASSWORD", inputs.redis_password}});
+  return OpaqueSecret(api, RedisName(api), kRedisComponent,
+                      {{"REDIS_PASSWORD", inputs.redis_password}, {kAuthFile, "requirepass " + inputs.redis_password + "\n"}});
 }
 
 Child RedisConfigMap(const FinancialApi& api) {
@@ -29,7 +35,8 @@ Child RedisConfigMap(const FinancialApi& api) {
        << "maxmemory-policy " << r.max_memory_policy << "\n"
        << "appendonly " << (r.append_only ? "yes" : "no") << "\n"
        << "appendfsync everysec\n"
-       << "save 900 1 300 10 60 10000\n";
+       << "save 900 1 300 10 60 10000\n"
+       << "include " << kConfigDirectory << "/" << kAuthFile << "\n";
   Child config_map = NewChild(core::kConfigMaps, api, ConfigMapName(api), kRedisComponent);
   config_map.object["data"] = {{"redis.conf", conf.str()}};
   return config_map;
@@ -40,18 +47,26 @@ Child RedisStatefulSet(const FinancialApi& api, const std::string& config_hash) 
   Json container = {
       {"name", "redis"},
       {"image", r.image},
-      {"args", Json::array({"/etc/redis/redis.conf", "--requirepass", "$(REDIS_PASSWORD)"})},
+      // The program itself, not the image's entrypoint (which may switch users or rewrite arguments).
+      {"command", Json::array({"redis-server", std::string(kConfigDirectory) + "/redis.conf"})},
       {"ports", Json::array({{{"name", "redis"}, {"containerPort", kRedisPort}, {"protocol", "TCP"}}})},
-      {"env", Json::array({{{"name", "REDIS_PASSWORD"}, {"valueFrom", {{"secretKeyRef", {{"name", RedisName(api)}, {"key", "REDIS_PASSWORD"}}}}}}})},
       {"readinessProbe", {{"tcpSocket", {{"port", "redis"}}}, {"periodSeconds", 5}}},
       {"livenessProbe", {{"tcpSocket", {{"port", "redis"}}}, {"initialDelaySeconds", 10}, {"periodSeconds", 10}}},
       {"resources", ResourceRequirements(r.resources)},
       {"securityContext", RestrictedContainerSecurity()},
       {"volumeMounts", Json::array({{{"name", "data"}, {"mountPath", "/data"}},
-                                    {{"name", "config"}, {"mountPath", "/etc/redis"}, {"readOnly", true}}})}};
+                                    {{"name", "config"}, {"mountPath", kConfigDirectory}, {"readOnly", true}}})}};
+  // One directory for redis.conf (ConfigMap) and the auth.conf it includes (Secret): a volume cannot be
+  // mounted inside another that is read-only.
+  const auto file = [](const char* key) { return Json::array({{{"key", key}, {"path", key}}}); };
+  const Json config_volume = {
+      {"name", "config"},
+      {"projected", {{"sources", Json::array({{{"configMap", {{"name", ConfigMapName(api)}, {"items", file("redis.conf")}}}},
+                                              {{"secret", {{"name", RedisName(api)}, {"items", file(kAuthFile)}}}}})}}}};
+  // uid 999: redis in the upstream images and in the image built here (images/redis).
   Json pod_spec = {{"securityContext", NonRootPodSecurity(999, 999, 999)},
                    {"containers", Json::array({container})},
-                   {"volumes", Json::array({{{"name", "config"}, {"configMap", {{"name", ConfigMapName(api)}}}}})}};
+                   {"volumes", Json::array({config_volume})}};
   PlacePods(pod_spec, r.placement);
   return SingleInstanceStatefulSet(api, RedisName(api), kRedisComponent,
                                    PodTemplate(api, kRedisComponent, config_hash, std::move(pod_spec)), r.storage);

@@ -1,4 +1,5 @@
-// Redis run by the operator: its password Secret, redis.conf, Service and StatefulSet.
+// Redis run by the operator: its Secret (the password, and the auth.conf redis.conf includes), redis.conf,
+// Service and StatefulSet running `redis-server` itself (no image entrypoint).
 #pragma once
 
 #include <vector>

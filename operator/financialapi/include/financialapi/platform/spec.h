@@ -90,6 +90,9 @@ struct PgBouncerSpec {
   std::string pool_mode = "transaction";
   int max_client_connections = 1000;
   int default_pool_size = 20;
+  // max_prepared_statements of pgbouncer.ini, written only when above 0: PgBouncer before 1.21 refuses
+  // the setting. 0 in transaction or statement mode tells the API not to prepare statements.
+  int max_prepared_statements = 0;
   Placement placement;
 };
 
@@ -104,7 +107,10 @@ struct BackupSpec {
 struct PostgresSpec {
   bool managed = true;
   std::optional<ExternalPostgres> external;
-  std::string image = "postgres:16-alpine";
+  std::string image = "postgres:15-alpine";
+  // The uid (and gid, and volume group) of the PostgreSQL and backup containers: initdb needs it to have
+  // a passwd entry in the image (70 in postgres:*-alpine and the image built here, 999 in postgres:<n>).
+  int run_as_user = 70;
   std::string database = "financial";
   std::string user = "financial";
   Storage storage{"10Gi", ""};
@@ -124,7 +130,7 @@ struct ExternalRedis {
 struct RedisSpec {
   bool managed = true;
   std::optional<ExternalRedis> external;
-  std::string image = "redis:7.2-alpine";
+  std::string image = "redis:7.0-alpine";
   Storage storage{"10Gi", ""};
   Resources resources{"100m", "256Mi", "1", "512Mi"};
   std::string max_memory_policy = "allkeys-lru";
