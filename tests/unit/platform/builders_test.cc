@@ -48,6 +48,14 @@ const Json& PodSpec(const Json& workload) {
   return spec["template"]["spec"];
 }
 
+const Json* FindEnv(const Json& container, const std::string& name) {
+  if (!container.contains("env")) return nullptr;
+  for (const auto& env : container["env"]) {
+    if (env["name"] == name) return &env;
+  }
+  return nullptr;
+}
+
 bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string SecretValue(const Json& secret, const std::string& key) {
@@ -699,6 +707,38 @@ TEST(RealPodsTest, BackupsRunWithPostgresImagesToolsAndWriteOnlyTheBackups) {
   EXPECT_EQ(container["volumeMounts"], Json::parse(R"([{"name": "backups", "mountPath": "/backups"}])"));
   EXPECT_EQ(pod["securityContext"]["runAsUser"], 70);
   EXPECT_EQ(pod["securityContext"]["fsGroup"], 70);
+}
+
+TEST(RealPodsTest, WarmupRunsTheApiImagesWarmupCommand) {
+  Json object = ExampleObject("financialapi.yaml");
+  auto children = BuildChildren(Parse(object), FixedInputs());
+  Json pod = PodSpec(*Find(children, "CronJob", "prod-cache-warmup"));
+  Json container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "ghcr.io/edgartools/financial-api-server:0.1.0") << "unset: spec.api.image";
+  EXPECT_EQ(container["imagePullPolicy"], "IfNotPresent");
+  EXPECT_EQ(container["command"], Json::array({"financial-api-server", "warmup"}));
+  EXPECT_EQ((*FindEnv(container, "WARMUP_API_URL"))["value"], "http://prod-api:80");
+  EXPECT_EQ((*FindEnv(container, "WARMUP_TICKERS"))["value"], "AAPL MSFT NVDA TSLA MRVL");
+  EXPECT_EQ(FindEnv(container, "WARMUP_API_KEY_FILE"), nullptr);
+  EXPECT_FALSE(pod.contains("volumes"));
+  EXPECT_EQ(pod["securityContext"]["runAsUser"], 65532);
+  EXPECT_EQ(container["securityContext"]["readOnlyRootFilesystem"], true);
+
+  object["spec"]["cacheWarmup"]["image"] = "registry.example.com/financial-api-server:0.1.0";
+  object["spec"]["api"]["apiKeysSecretRef"] = {{"name", "api-keys"}};
+  children = BuildChildren(Parse(object), FixedInputs());
+  pod = PodSpec(*Find(children, "CronJob", "prod-cache-warmup"));
+  container = pod["containers"][0];
+  EXPECT_EQ(container["image"], "registry.example.com/financial-api-server:0.1.0");
+  ASSERT_NE(FindEnv(container, "WARMUP_API_KEY_FILE"), nullptr);
+  EXPECT_EQ((*FindEnv(container, "WARMUP_API_KEY_FILE"))["value"], "/etc/financial-api/keys/keys");
+  EXPECT_EQ(pod["volumes"], Json::parse(R"([{"name": "api-keys", "secret": {"secretName": "api-keys"}}])"));
+  EXPECT_EQ(container["volumeMounts"], Json::parse(R"([{"name": "api-keys", "mountPath": "/etc/financial-api/keys", "readOnly": true}])"));
+  // The API reads the same file from the same Secret.
+  const Json& api_pod = PodSpec(*Find(children, "Deployment", "prod-api"));
+  EXPECT_EQ(api_pod["volumes"], pod["volumes"]);
+  EXPECT_EQ(api_pod["containers"][0]["volumeMounts"], container["volumeMounts"]);
+  EXPECT_EQ((*Find(children, "ConfigMap", "prod-api-config"))["data"]["API_KEYS_FILE"], "/etc/financial-api/keys/keys");
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ Child ApiConfigMap(const FinancialApi& api) {
                {"LOG_FORMAT", "json"},
                {"RATE_LIMIT_RPS", std::to_string(s.requests_per_second)},
                {"RATE_LIMIT_BURST", std::to_string(s.burst)}};
-  if (s.api_keys_secret) data["API_KEYS_FILE"] = "/etc/financial-api/keys/keys";
+  if (s.api_keys_secret) data["API_KEYS_FILE"] = kApiKeysFile;
   if (!s.trusted_proxies.empty()) data["TRUSTED_PROXIES"] = Join(s.trusted_proxies, ",");
   // Named prepared statements do not survive a pooler that hands each transaction another server
   // connection and does not track them (PgBouncer before 1.21, or without max_prepared_statements).
@@ -62,18 +62,14 @@ Child ApiDeployment(const FinancialApi& api, const std::string& config_hash) {
       {"resources", ResourceRequirements(s.resources)},
       {"securityContext", RestrictedContainerSecurity()}};
   Json pod_spec = {
-      {"securityContext", NonRootPodSecurity(65532, 65532)},
+      {"securityContext", NonRootPodSecurity(kApiServerUser, kApiServerUser)},
       {"terminationGracePeriodSeconds", 30},
       {"topologySpreadConstraints", Json::array({{{"maxSkew", 1}, {"topologyKey", "kubernetes.io/hostname"},
                                                   {"whenUnsatisfiable", "ScheduleAnyway"},
                                                   {"labelSelector", {{"matchLabels", SelectorLabels(api, kApiComponent)}}}}})},
       {"containers", Json::array({container})}};
   PlacePods(pod_spec, s.placement);
-  if (s.api_keys_secret) {
-    pod_spec["containers"][0]["volumeMounts"] =
-        Json::array({{{"name", "api-keys"}, {"mountPath", "/etc/financial-api/keys"}, {"readOnly", true}}});
-    pod_spec["volumes"] = Json::array({{{"name", "api-keys"}, {"secret", {{"secretName", *s.api_keys_secret}}}}});
-  }
+  if (s.api_keys_secret) MountApiKeys(pod_spec, *s.api_keys_secret);
   Json spec = {
       {"selector", {{"matchLabels", SelectorLabels(api, kApiComponent)}}},
       {"strategy", {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", 0}}}}},

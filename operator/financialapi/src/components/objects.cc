@@ -79,6 +79,24 @@ Json SecretEnv(const std::string& name, const std::string& secret, const std::st
 
 Json EmptyDirVolume(const std::string& name) { return {{"name", name}, {"emptyDir", Json::object()}}; }
 
+void MountApiKeys(Json& pod_spec, const std::string& secret) {
+  const std::string file = kApiKeysFile;
+  const std::string directory = file.substr(0, file.rfind('/'));
+  pod_spec["containers"][0]["volumeMounts"].push_back({{"name", "api-keys"}, {"mountPath", directory}, {"readOnly", true}});
+  pod_spec["volumes"].push_back({{"name", "api-keys"}, {"secret", {{"secretName", secret}}}});
+}
+
+Json ApiServerContainer(const FinancialApi& api, const std::string& name, const std::string& image,
+                        const std::vector<std::string>& args) {
+  Json command = Json::array({"financial-api-server"});
+  for (const std::string& arg : args) command.push_back(arg);
+  return {{"name", name},
+          {"image", image},
+          {"imagePullPolicy", api.spec.api.image_pull_policy},
+          {"command", std::move(command)},
+          {"securityContext", RestrictedContainerSecurity()}};
+}
+
 void PlacePods(Json& pod_spec, const Placement& placement) {
   // Only what is set, and no empty strings: the API server drops empty fields when it stores the pod
   // template, and a field the operator writes but the server drops would count as drift on every

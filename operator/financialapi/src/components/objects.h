@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "financialapi/platform/builders.h"
 
@@ -32,6 +33,11 @@ inline constexpr Component kRedisComponent{"cache", "redis"};
 inline constexpr Component kBackupComponent{"backup", "postgresql-backup"};
 inline constexpr Component kWarmupComponent{"warmup", "financial-api-warmup"};
 
+// The user the API server image runs as (the Dockerfile's nonroot, 65532), for every pod that runs it.
+inline constexpr int kApiServerUser = 65532;
+// Where pods that need the API keys (the API, the warm-up) find spec.api.apiKeysSecretRef's `keys`.
+inline constexpr char kApiKeysFile[] = "/etc/financial-api/keys/keys";
+
 // The labels that select `component`'s pods of this FinancialApi (instance + component).
 Json SelectorLabels(const FinancialApi& api, const Component& component);
 // The selector labels plus name, part-of and managed-by: what every child and pod template carries.
@@ -56,6 +62,14 @@ Json NonRootPodSecurity(int user, std::optional<int> group = std::nullopt, std::
 Json SecretEnv(const std::string& name, const std::string& secret, const std::string& key);
 // A volume `name` of an empty directory (what a read-only root needs to be written somewhere).
 Json EmptyDirVolume(const std::string& name);
+// Mounts Secret `secret` (the API keys) into `pod_spec`'s first container so that kApiKeysFile is its
+// `keys` entry.
+void MountApiKeys(Json& pod_spec, const std::string& secret);
+// A container `name` running the API server image `image` (spec.api.imagePullPolicy) as
+// `financial-api-server <args>`, its program named instead of relying on the image's entrypoint, with
+// the restricted security context.
+Json ApiServerContainer(const FinancialApi& api, const std::string& name, const std::string& image,
+                        const std::vector<std::string>& args);
 // Adds `placement`'s nodeSelector, tolerations and affinity to `pod_spec`, each only when set.
 void PlacePods(Json& pod_spec, const Placement& placement);
 // A pod template with `component`'s labels and the config-hash annotation (a new hash rolls the pods).

@@ -7,25 +7,19 @@ namespace {
 
 Child WarmupCronJob(const FinancialApi& api) {
   const CacheWarmupSpec& w = api.spec.cache_warmup;
-  // Through the API Service, as users come: the answers land in Redis for every replica.
-  const std::string base = "http://" + ApiName(api) + ":" + std::to_string(api.spec.service_port);
-  const std::string script =
-      "set -u\nfailed=0\n"
-      "for t in $TICKERS; do\n"
-      "  for path in \"v1/companies/$t\" \"v1/companies/$t/statements/income?period=annual\"; do\n"
-      "    curl -fsS -o /dev/null --max-time 30 \"$API/$path\" || failed=$((failed+1))\n"
-      "  done\n"
-      "done\n"
-      "echo \"warm-up done, $failed failed requests\"\n"
-      "[ \"$failed\" -eq 0 ]\n";
-  Json pod_spec = {
-      {"restartPolicy", "OnFailure"},
-      {"securityContext", NonRootPodSecurity(65532)},
-      {"containers", Json::array({{{"name", "warmup"},
-                                   {"image", w.image},
-                                   {"command", Json::array({"sh", "-c", script})},
-                                   {"env", Json::array({{{"name", "API"}, {"value", base}}, {{"name", "TICKERS"}, {"value", Join(w.tickers, " ")}}})},
-                                   {"securityContext", RestrictedContainerSecurity()}}})}};
+  // `financial-api-server warmup` of the API image (or the image the spec names): through the API
+  // Service, as users come, so the answers land in Redis for every replica; it waits out 429s.
+  Json container = ApiServerContainer(api, "warmup", w.image.empty() ? api.spec.api.image : w.image, {"warmup"});
+  container["env"] = Json::array({{{"name", "WARMUP_API_URL"}, {"value", "http://" + ApiName(api) + ":" + std::to_string(api.spec.service_port)}},
+                                  {{"name", "WARMUP_TICKERS"}, {"value", Join(w.tickers, " ")}}});
+  Json pod_spec = {{"restartPolicy", "OnFailure"},
+                   {"securityContext", NonRootPodSecurity(kApiServerUser, kApiServerUser)},
+                   {"containers", Json::array({std::move(container)})}};
+  if (api.spec.api.api_keys_secret) {
+    // The API wants a key: the first of its own keys file.
+    pod_spec["containers"][0]["env"].push_back({{"name", "WARMUP_API_KEY_FILE"}, {"value", kApiKeysFile}});
+    MountApiKeys(pod_spec, *api.spec.api.api_keys_secret);
+  }
   PlacePods(pod_spec, w.placement);
   return CronJob(api, api.name + "-cache-warmup", kWarmupComponent, w.schedule, std::move(pod_spec));
 }

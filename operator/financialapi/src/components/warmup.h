@@ -1,5 +1,6 @@
-// The cache warm-up: a CronJob that requests popular companies through the API Service so their
-// answers are in Redis before users ask.
+// The cache warm-up: a CronJob running `financial-api-server warmup` (the API image's, unless the spec
+// names another), which requests popular companies through the API Service so their answers are in
+// Redis before users ask.
 #pragma once
 
 #include <vector>

@@ -141,7 +141,7 @@ struct RedisSpec {
 struct CacheWarmupSpec {
   bool enabled = false;
   std::string schedule = "30 2 * * *";
-  std::string image = "curlimages/curl:8.10.1";
+  std::string image;  // with `financial-api-server warmup`; "" means spec.api.image
   std::vector<std::string> tickers;
   Placement placement;
 };
