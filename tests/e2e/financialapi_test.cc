@@ -1,4 +1,5 @@
 // The operator end to end: a FinancialApi in, a running platform out, on the local control plane.
+#include <algorithm>
 #include <functional>
 
 #include "e2e/operator_fixture.h"
@@ -17,6 +18,15 @@ const std::vector<std::string> kProductionChildren = {
     "PodDisruptionBudget/prod-api", "Secret/prod-connection", "Secret/prod-pgbouncer", "Secret/prod-postgres",
     "Secret/prod-redis", "Service/prod-api", "Service/prod-pgbouncer", "Service/prod-postgres", "Service/prod-redis",
     "StatefulSet/prod-postgres", "StatefulSet/prod-redis"};
+
+// kProductionChildren and the loader Job, whose name follows its pod template (platform::LoaderJobName).
+std::vector<std::string> ProductionChildren(const Json& example) {
+  std::vector<std::string> names = kProductionChildren;
+  auto parsed = platform::ParseFinancialApi(example);
+  names.push_back("Job/" + (parsed.ok() ? platform::LoaderJobName(*parsed) : parsed.status().ToString()));
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 std::vector<std::string> Names(const std::map<std::string, std::string>& children) {
   std::vector<std::string> names;
@@ -52,8 +62,10 @@ TEST_F(OperatorTest, ProductionExampleBecomesReadyWithEveryChildOwnedAndItsPodsR
   EXPECT_EQ(Condition(object, "MonitoringAvailable", "reason"), "CRDNotInstalled");
   EXPECT_EQ(object["status"]["endpoint"], "http://prod-api." + ns() + ".svc:80");
   EXPECT_EQ(object["status"]["api"]["readyReplicas"], 3);
+  EXPECT_EQ(Condition(object, "DataLoaded", "status"), "True") << "Ready waits for the loader Job";
+  EXPECT_EQ(object["status"]["data"]["phase"], "Loaded");
 
-  EXPECT_EQ(Names(Children("prod")), kProductionChildren);
+  EXPECT_EQ(Names(Children("prod")), ProductionChildren(Example()));
   const std::string uid = created["metadata"]["uid"];
   auto deployment = client_->Get(core::kDeployments, ns(), "prod-api");
   ASSERT_TRUE(deployment.ok());
@@ -66,7 +78,8 @@ TEST_F(OperatorTest, ProductionExampleBecomesReadyWithEveryChildOwnedAndItsPodsR
   // Pending: wait for what is asserted below.
   StatusOr<Json> pods = Json();
   EXPECT_TRUE(testing::WaitFor([&] {
-    pods = client_->List(core::kPods, ns(), {.label_selector = "app.kubernetes.io/instance=prod"});
+    // The loader's pod has completed (not Ready): the long-running ones.
+    pods = client_->List(core::kPods, ns(), {.label_selector = "app.kubernetes.io/instance=prod,app.kubernetes.io/component!=loader"});
     if (!pods.ok() || (*pods)["items"].size() != 3U + 2U + 1U + 1U) return false;
     for (const auto& pod : (*pods)["items"]) {
       if (!PodReady(pod)) return false;
@@ -224,7 +237,7 @@ TEST_F(OperatorTest, RestartedMidwayItConvergesWithoutDuplicates) {
   PatchSpec("prod", {{"api", {{"logLevel", "warn"}}}});
   StartOperator();
   ASSERT_TRUE(WaitForPhase("prod", "Ready"));
-  EXPECT_EQ(Names(Children("prod")), kProductionChildren);
+  EXPECT_EQ(Names(Children("prod")), ProductionChildren(Example()));
   EXPECT_EQ((*client_->Get(core::kConfigMaps, ns(), "prod-api-config"))["data"]["LOG_LEVEL"], "warn");
   auto deployments = client_->List(core::kDeployments, ns());
   ASSERT_TRUE(deployments.ok());

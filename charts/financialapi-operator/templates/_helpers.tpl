@@ -113,8 +113,9 @@ ClusterRole). Each is derived from the code; docs/helm.md names the call behind 
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [list, watch, create, patch, delete]
+# batch: the backup and warm-up CronJobs, the loader Job.
 - apiGroups: [batch]
-  resources: [cronjobs]
+  resources: [cronjobs, jobs]
   verbs: [list, watch, create, patch, delete]
 # Only used when the cluster serves the Prometheus Operator CRDs (looked up at start).
 - apiGroups: [monitoring.coreos.com]

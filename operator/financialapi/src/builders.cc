@@ -6,6 +6,7 @@
 
 #include "components/api.h"
 #include "components/backup.h"
+#include "components/loader.h"
 #include "components/monitoring.h"
 #include "components/network_policy.h"
 #include "components/pgbouncer.h"
@@ -21,7 +22,8 @@ const std::vector<const kube::ResourceType*>& ChildKinds() {
   static const std::vector<const kube::ResourceType*> kinds = {
       &core::kSecrets, &core::kConfigMaps, &core::kServices, &core::kPersistentVolumeClaims, &core::kStatefulSets,
       &core::kDeployments, &resources::kHorizontalPodAutoscalers, &resources::kPodDisruptionBudgets,
-      &resources::kNetworkPolicies, &resources::kCronJobs, &resources::kServiceMonitors, &resources::kPrometheusRules};
+      &resources::kNetworkPolicies, &resources::kCronJobs, &resources::kJobs, &resources::kServiceMonitors,
+      &resources::kPrometheusRules};
   return kinds;
 }
 
@@ -34,13 +36,14 @@ std::vector<Child> BuildChildren(const FinancialApi& api, const Inputs& inputs) 
                     std::make_move_iterator(component_children.end()));
   };
   // What the API pods read comes first, so they find it when they start; then the databases they wait
-  // for, the API itself, and what guards, backs up, warms and watches the platform.
+  // for, the API itself, the data it serves, and what guards, backs up, warms and watches the platform.
   components::ApiConfiguration api_configuration = components::BuildApiConfiguration(api, inputs);
   add(std::move(api_configuration.children));
   add(components::PostgresChildren(api, inputs));
   add(components::PgBouncerChildren(api, inputs));
   add(components::RedisChildren(api, inputs));
   add(components::ApiChildren(api, api_configuration.config_hash));
+  add(components::LoaderChildren(api));
   add(components::NetworkPolicyChildren(api));
   add(components::BackupChildren(api));
   add(components::WarmupChildren(api));

@@ -214,6 +214,11 @@ Observed FinancialApiReconciler::Observe(const FinancialApi& api) const {
     runtime::ObjectPtr pool = Cached(core::kDeployments, api.ns, PgBouncerName(api));
     observed.pgbouncer_ready = pool != nullptr && pool->value("/status/availableReplicas"_json_pointer, 0) >= 1;
   }
+  if (api.spec.data.load) {
+    const std::string job = LoaderJobName(api);
+    const runtime::ObjectPtr cached = Cached(resources::kJobs, api.ns, job);
+    observed.data = ObserveDataLoad(job, cached.get());
+  }
   return observed;
 }
 
@@ -229,7 +234,15 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
 
   auto write_status = [&](const Json& status) -> Status {
     if (SameStatus(status, previous_status)) return Status::Ok();
-    auto patched = client_.MergePatch(kFinancialApis, request.ns, request.name, {{"status", status}}, "status");
+    // A merge patch keeps what it does not name: a field the status no longer has (status.data once
+    // loading is off) is removed with null, or it would stay and differ on every reconcile.
+    Json patch = status;
+    if (previous_status.is_object()) {
+      for (const auto& [key, value] : previous_status.items()) {
+        if (!patch.contains(key)) patch[key] = nullptr;
+      }
+    }
+    auto patched = client_.MergePatch(kFinancialApis, request.ns, request.name, {{"status", patch}}, "status");
     if (!patched.ok()) {
       if (patched.status().code() == StatusCode::kNotFound) return Status::Ok();  // deleted meanwhile
       return patched.status().WithContext("writing status");
@@ -254,6 +267,7 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
     shell.name = request.name;
     shell.ns = request.ns;
     shell.generation = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
+    shell.spec.data.load = false;  // what the spec asks to load is unknown: no data status
     Observed observed;
     observed.failure_reason = "InvalidSpec";
     observed.failure_message = parsed.status().message();

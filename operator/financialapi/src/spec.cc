@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "financialapi/common/strings.h"
+
 namespace financialapi::platform {
 namespace {
 
@@ -101,6 +103,23 @@ Status CheckResources(const Resources& resources, const std::string& field) {
     if (request && limit && *request > *limit) {
       return InvalidArgument(field + ": " + pair.name + " request " + pair.request + " is above its limit " + pair.limit);
     }
+  }
+  return Status::Ok();
+}
+
+// spec.data.volume is one core/v1 volume source (the operator names the volume), and spec.data.path
+// stays inside it.
+Status CheckDataSource(const DataSpec& data) {
+  if (!data.volume.empty()) {
+    if (data.volume.size() != 1 || data.volume.contains("name") || !data.volume.begin()->is_object()) {
+      return InvalidArgument("spec.data.volume: expected one volume source, such as {persistentVolumeClaim: {claimName: sec-data}}, "
+                             "without a name; got " + data.volume.dump());
+    }
+  }
+  if (data.path.empty()) return Status::Ok();
+  if (data.path.front() == '/') return InvalidArgument("spec.data.path: '" + data.path + "' must be relative to the volume's root");
+  for (const std::string_view segment : SplitAndTrim(data.path, '/')) {
+    if (segment == "..") return InvalidArgument("spec.data.path: '" + data.path + "' must not leave the volume ('..')");
   }
   return Status::Ok();
 }
@@ -239,6 +258,12 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   ReadStrings(warmup, "tickers", s.cache_warmup.tickers);
   ReadPlacement(warmup, s.cache_warmup.placement);
 
+  const Json& data = Member(spec, "data");
+  Read(data, "load", s.data.load);
+  s.data.volume = Member(data, "volume");
+  Read(data, "path", s.data.path);
+  ReadPlacement(data, s.data.placement);
+
   const Json& monitoring = Member(spec, "monitoring");
   Read(monitoring, "serviceMonitor", s.monitoring.service_monitor);
   Read(monitoring, "prometheusRule", s.monitoring.prometheus_rule);
@@ -269,6 +294,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
                              " is too small for Redis (at least 32Mi)");
     }
   }
+  FINANCIALAPI_RETURN_IF_ERROR(CheckDataSource(s.data));
   if (!s.postgres.managed && !s.postgres.external) return InvalidArgument("spec.postgres: external is required when managed is false");
   if (!s.redis.managed && !s.redis.external) return InvalidArgument("spec.redis: external is required when managed is false");
   return out;

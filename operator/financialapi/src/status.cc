@@ -59,21 +59,39 @@ Json ComputeStatus(const FinancialApi& api, const Observed& observed, const Json
   if (!observed.postgres_ready) waiting.push_back("PostgreSQL not ready");
   if (!observed.redis_ready) waiting.push_back("Redis not ready");
   if (!observed.pgbouncer_ready) waiting.push_back("PgBouncer not ready");
+  // With loading on, the platform is not Ready before the loader Job has loaded the data.
+  std::optional<DataLoad> data;
+  if (api.spec.data.load) {
+    data = observed.data.value_or(DataLoad{.job = LoaderJobName(api), .phase = DataLoad::kLoading,
+                                           .message = "the loader Job is not observed yet"});
+    status["data"] = {{"job", data->job}, {"phase", data->phase}};
+    if (data->phase == DataLoad::kLoading) waiting.push_back("data not loaded yet (Job " + data->job + ")");
+  }
   std::string waiting_text;
   for (const auto& item : waiting) waiting_text += (waiting_text.empty() ? "" : "; ") + item;
 
-  const bool failed = !observed.failure_reason.empty();
+  // A failed reconcile, or a load that gave up: nothing gets better without a change.
+  std::string failure_reason = observed.failure_reason;
+  std::string failure_message = observed.failure_message;
+  if (failure_reason.empty() && data && data->phase == DataLoad::kFailed) {
+    failure_reason = "LoadFailed";
+    failure_message = data->message;
+  }
+  const bool failed = !failure_reason.empty();
   const bool ready = waiting.empty() && !failed;
   const bool progressing = !api.spec.paused && !failed && (!waiting.empty() || !observed.api_rolled_out);
 
   Json conditions = Json::array();
-  conditions.push_back(ready ? Condition("Ready", true, "AllComponentsReady", "API, PostgreSQL and Redis are ready", generation)
-                             : Condition("Ready", false, failed ? observed.failure_reason : "ComponentsNotReady",
-                                         failed ? observed.failure_message : waiting_text, generation));
+  conditions.push_back(ready ? Condition("Ready", true, "AllComponentsReady",
+                                         data ? "API, PostgreSQL and Redis are ready and the data is loaded"
+                                              : "API, PostgreSQL and Redis are ready",
+                                         generation)
+                             : Condition("Ready", false, failed ? failure_reason : "ComponentsNotReady",
+                                         failed ? failure_message : waiting_text, generation));
   conditions.push_back(progressing
                            ? Condition("Progressing", true, "RollingOut", waiting_text.empty() ? "API pods are being updated" : waiting_text, generation)
                            : Condition("Progressing", false, "Stable", "nothing is rolling out", generation));
-  conditions.push_back(failed ? Condition("Degraded", true, observed.failure_reason, observed.failure_message, generation)
+  conditions.push_back(failed ? Condition("Degraded", true, failure_reason, failure_message, generation)
                               : Condition("Degraded", false, "AsExpected", "the last reconcile applied every child", generation));
   conditions.push_back(api.spec.paused ? Condition("Paused", true, "PausedBySpec", "spec.paused is true: children are not changed", generation)
                                        : Condition("Paused", false, "Reconciling", "children follow the spec", generation));
@@ -81,6 +99,12 @@ Json ComputeStatus(const FinancialApi& api, const Observed& observed, const Json
     conditions.push_back(Condition("MonitoringAvailable", false, "CRDNotInstalled", observed.monitoring_message, generation));
   } else {
     conditions.push_back(Condition("MonitoringAvailable", true, "Configured", "monitoring objects are as requested", generation));
+  }
+  if (data) {
+    const bool loaded = data->phase == DataLoad::kLoaded;
+    conditions.push_back(Condition("DataLoaded", loaded,
+                                   loaded ? "Loaded" : data->phase == DataLoad::kFailed ? "LoadFailed" : "Loading",
+                                   data->message, generation));
   }
   StampTransitions(conditions, previous_status, now);
   status["conditions"] = conditions;

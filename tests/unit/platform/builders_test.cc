@@ -142,7 +142,7 @@ TEST(BuildersTest, ProductionExampleBuildsEveryChildWithAControllerOwnerReferenc
       "Service/prod-postgres", "StatefulSet/prod-postgres", "Secret/prod-pgbouncer", "Service/prod-pgbouncer",
       "Deployment/prod-pgbouncer", "Secret/prod-redis", "ConfigMap/prod-redis-config", "Service/prod-redis",
       "StatefulSet/prod-redis", "Deployment/prod-api", "Service/prod-api", "HorizontalPodAutoscaler/prod-api",
-      "PodDisruptionBudget/prod-api", "NetworkPolicy/prod-api", "NetworkPolicy/prod-postgres",
+      "PodDisruptionBudget/prod-api", "Job/" + LoaderJobName(api), "NetworkPolicy/prod-api", "NetworkPolicy/prod-postgres",
       "NetworkPolicy/prod-pgbouncer", "NetworkPolicy/prod-redis", "PersistentVolumeClaim/prod-backups",
       "CronJob/prod-postgres-backup", "CronJob/prod-cache-warmup", "ServiceMonitor/prod-api", "PrometheusRule/prod-api"};
   EXPECT_EQ(names, expected);
@@ -263,7 +263,7 @@ TEST(BuildersTest, NetworkPoliciesLetOnlyThePlatformReachTheDatabases) {
   const Json* postgres = Find(children, "NetworkPolicy", "prod-postgres");
   std::vector<std::string> allowed;
   for (const auto& from : (*postgres)["spec"]["ingress"][0]["from"]) allowed.push_back(from["podSelector"]["matchLabels"][kComponentLabel]);
-  EXPECT_EQ(allowed, (std::vector<std::string>{"pool", "backup", "api"}));
+  EXPECT_EQ(allowed, (std::vector<std::string>{"pool", "backup", "api", "loader"}));
 }
 
 TEST(BuildersTest, MonitoringObjectsOnlyWhenTheirCrdsExist) {
@@ -315,7 +315,8 @@ const std::vector<PlacedWorkload>& PlacedWorkloads() {
       {"/spec/postgres/pgbouncer", "Deployment", "prod-pgbouncer", "pgbouncer"},
       {"/spec/redis", "StatefulSet", "prod-redis", "redis"},
       {"/spec/postgres/backup", "CronJob", "prod-postgres-backup", "backup"},
-      {"/spec/cacheWarmup", "CronJob", "prod-cache-warmup", "warmup"}};
+      {"/spec/cacheWarmup", "CronJob", "prod-cache-warmup", "warmup"},
+      {"/spec/data", "Job", "", "loader"}};  // the loader Job's name follows its pod template
   return workloads;
 }
 
@@ -454,10 +455,11 @@ TEST(ContainsTest, ExtraServerFieldsDoNotCountAsDifferences) {
   EXPECT_FALSE(Contains(Json{{"list", {1, 2}}}, Json{{"list", {1}}})) << "arrays must match in length";
 }
 
-// Three ready API pods, PostgreSQL and Redis ready.
-Observed EverythingReady(const FinancialApi&) {
+// Three ready API pods, PostgreSQL and Redis ready, the data loaded (when spec.data.load asks for it).
+Observed EverythingReady(const FinancialApi& api) {
   Observed observed{.api_found = true, .api_replicas = 3, .api_ready = 3, .api_updated = 3, .api_available = 3,
                     .api_rolled_out = true, .postgres_ready = true, .redis_ready = true};
+  if (api.spec.data.load) observed.data = DataLoad{.job = LoaderJobName(api), .phase = DataLoad::kLoaded, .message = "done"};
   return observed;
 }
 
@@ -739,6 +741,202 @@ TEST(RealPodsTest, WarmupRunsTheApiImagesWarmupCommand) {
   EXPECT_EQ(api_pod["volumes"], pod["volumes"]);
   EXPECT_EQ(api_pod["containers"][0]["volumeMounts"], container["volumeMounts"]);
   EXPECT_EQ((*Find(children, "ConfigMap", "prod-api-config"))["data"]["API_KEYS_FILE"], "/etc/financial-api/keys/keys");
+}
+
+// --- the loader Job -----------------------------------------------------------------------------------
+
+TEST(LoaderTest, LoadsTheBundledSampleWithTheApiImageStraightIntoPostgres) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+  const auto children = BuildChildren(api, FixedInputs());
+  const Json* job = Find(children, "Job", "");
+  ASSERT_NE(job, nullptr);
+  EXPECT_EQ((*job)["apiVersion"], "batch/v1");
+  const std::string name = (*job)["metadata"]["name"];
+  EXPECT_EQ(name, LoaderJobName(api));
+  EXPECT_TRUE(name.starts_with("prod-load-")) << name;
+  EXPECT_EQ(name.size(), std::string("prod-load-").size() + 8);
+  EXPECT_EQ((*job)["metadata"]["labels"][kComponentLabel], "loader");
+  EXPECT_EQ((*job)["spec"]["backoffLimit"], 3);
+  EXPECT_FALSE((*job)["spec"].contains("ttlSecondsAfterFinished")) << "the finished Job is the record of the load";
+
+  const Json& pod = (*job)["spec"]["template"]["spec"];
+  EXPECT_EQ((*job)["spec"]["template"]["metadata"]["labels"][kComponentLabel], "loader") << "the NetworkPolicy selects it";
+  EXPECT_EQ(pod["restartPolicy"], "Never");
+  EXPECT_EQ(pod["securityContext"], Json::parse(R"({"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                                                    "seccompProfile": {"type": "RuntimeDefault"}})"));
+  const Json& load = pod["containers"][0];
+  EXPECT_EQ(load["image"], "ghcr.io/edgartools/financial-api-server:0.1.0");
+  EXPECT_EQ(load["command"], Json::array({"financial-api-server", "load", "/usr/share/financial-api/sec"}));
+  EXPECT_EQ(load["env"], Json::parse(R"([{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef":
+                                           {"name": "prod-connection", "key": "DIRECT_DATABASE_URL"}}}])"))
+      << "straight to PostgreSQL, not through PgBouncer";
+  EXPECT_EQ(load["securityContext"], Json::parse(R"({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+                                                     "readOnlyRootFilesystem": true})"));
+  EXPECT_FALSE(load.contains("volumeMounts"));
+  EXPECT_FALSE(pod.contains("volumes"));
+  // First it waits for PostgreSQL, with the PostgreSQL image's pg_isready.
+  ASSERT_EQ(pod["initContainers"].size(), 1U);
+  const Json& wait = pod["initContainers"][0];
+  EXPECT_EQ(wait["image"], "postgres:15-alpine");
+  EXPECT_TRUE(Has(wait["command"][2], "until pg_isready -q -d \"$DATABASE_URL\"; do")) << wait["command"];
+  EXPECT_EQ(wait["env"], load["env"]);
+  EXPECT_EQ(wait["securityContext"], load["securityContext"]);
+}
+
+TEST(LoaderTest, LoadsTheUsersVolumeAtItsPath) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["data"] = {{"volume", {{"persistentVolumeClaim", {{"claimName", "sec-data"}, {"readOnly", true}}}}},
+                            {"path", "edgar/2026/"}};
+  const auto children = BuildChildren(Parse(object), FixedInputs());
+  const Json& pod = (*Find(children, "Job", ""))["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["containers"][0]["command"], Json::array({"financial-api-server", "load", "/data/sec/edgar/2026"}));
+  EXPECT_EQ(pod["containers"][0]["volumeMounts"], Json::parse(R"([{"name": "sec-data", "mountPath": "/data/sec", "readOnly": true}])"));
+  EXPECT_EQ(pod["volumes"], Json::parse(R"([{"name": "sec-data", "persistentVolumeClaim": {"claimName": "sec-data", "readOnly": true}}])"));
+  object["spec"]["data"].erase("path");
+  EXPECT_EQ((*Find(BuildChildren(Parse(object), FixedInputs()), "Job", ""))["spec"]["template"]["spec"]["containers"][0]["command"][2],
+            "/data/sec");
+}
+
+TEST(LoaderTest, ANewImageSourcePlacementOrDatabaseIsANewJobAndNothingElseIs) {
+  const Json base = ExampleObject("financialapi.yaml");
+  const std::string original = LoaderJobName(Parse(base));
+  const auto name_with = [&](const char* pointer, const Json& value) {
+    Json object = base;
+    object[Json::json_pointer(pointer)] = value;
+    return LoaderJobName(Parse(object));
+  };
+  EXPECT_EQ(LoaderJobName(Parse(base)), original) << "deterministic";
+  EXPECT_NE(name_with("/spec/api/image", "ghcr.io/edgartools/financial-api-server:0.2.0"), original);
+  EXPECT_NE(name_with("/spec/data/volume", {{"persistentVolumeClaim", {{"claimName", "sec-data"}}}}), original);
+  EXPECT_NE(name_with("/spec/data/nodeSelector", {{"pool", "batch"}}), original) << "a Job's pod template is immutable";
+  EXPECT_NE(name_with("/spec/postgres/database", "edgar"), original) << "another database is loaded too";
+  EXPECT_NE(name_with("/spec/postgres/image", "postgres:15"), original);
+  EXPECT_EQ(name_with("/spec/api/cacheTtlSeconds", 60), original);
+  EXPECT_EQ(name_with("/spec/redis/image", "redis:7.0"), original);
+  EXPECT_EQ(name_with("/spec/postgres/pgbouncer/enabled", false), original) << "the load goes direct either way";
+  Inputs rotated = FixedInputs();
+  rotated.postgres_password = "rotated";
+  EXPECT_EQ((*Find(BuildChildren(Parse(base), rotated), "Job", ""))["metadata"]["name"], original)
+      << "new credentials are no reason to load again";
+  Json other = base;
+  other["spec"]["data"]["volume"] = {{"persistentVolumeClaim", {{"claimName", "a"}}}};
+  other["spec"]["data"]["path"] = "x";
+  const std::string x = LoaderJobName(Parse(other));
+  other["spec"]["data"]["path"] = "y";
+  EXPECT_NE(LoaderJobName(Parse(other)), x);
+}
+
+TEST(LoaderTest, LoadingOffBuildsNoJobAndOpensNoWayToPostgres) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["data"]["load"] = false;
+  const auto children = BuildChildren(Parse(object), FixedInputs());
+  EXPECT_EQ(Find(children, "Job", ""), nullptr);
+  std::vector<std::string> allowed;
+  for (const auto& from : (*Find(children, "NetworkPolicy", "prod-postgres"))["spec"]["ingress"][0]["from"]) {
+    allowed.push_back(from["podSelector"]["matchLabels"][kComponentLabel]);
+  }
+  EXPECT_EQ(allowed, (std::vector<std::string>{"pool", "backup", "api"}));
+}
+
+TEST(LoaderTest, AVolumeThatIsNotOneSourceOrAPathOutsideItIsInvalid) {
+  const auto error = [](const Json& data) {
+    Json object = ExampleObject("financialapi.yaml");
+    object["spec"]["data"] = data;
+    auto parsed = ParseFinancialApi(object);
+    return parsed.ok() ? std::string("ok") : parsed.status().message();
+  };
+  EXPECT_EQ(error({{"volume", {{"persistentVolumeClaim", {{"claimName", "a"}}}}}, {"path", "sec/2026"}}), "ok");
+  EXPECT_TRUE(Has(error({{"volume", {{"name", "x"}, {"persistentVolumeClaim", {{"claimName", "a"}}}}}}), "spec.data.volume"));
+  EXPECT_TRUE(Has(error({{"volume", {{"persistentVolumeClaim", {{"claimName", "a"}}}, {"nfs", {{"server", "n"}, {"path", "/"}}}}}}),
+                  "one volume source"));
+  EXPECT_TRUE(Has(error({{"volume", {{"hostPath", "/srv"}}}}), "spec.data.volume"));
+  EXPECT_TRUE(Has(error({{"path", "/abs"}}), "relative"));
+  EXPECT_TRUE(Has(error({{"path", "a/../../b"}}), "'..'"));
+  EXPECT_EQ(error({{"path", "a/..b/c"}}), "ok");
+}
+
+Json JobWithConditions(const Json& conditions, int active = 0, int failed = 0) {
+  return {{"status", {{"conditions", conditions}, {"active", active}, {"failed", failed}}}};
+}
+
+TEST(LoaderTest, TheJobsConditionsSayWhereTheLoadIs) {
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", nullptr).phase, DataLoad::kLoading);
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", nullptr).message, "Job prod-load-1 is not created yet");
+  const Json running = JobWithConditions(Json::array(), 1, 1);
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", &running).phase, DataLoad::kLoading);
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", &running).message, "Job prod-load-1 is loading (pods running: 1, attempts failed: 1)");
+  // Kubernetes 1.31+ adds SuccessCriteriaMet / FailureTarget before Complete / Failed: not the end yet.
+  const Json almost = JobWithConditions({{{"type", "FailureTarget"}, {"status", "True"}}});
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", &almost).phase, DataLoad::kLoading);
+  const Json complete = JobWithConditions({{{"type", "SuccessCriteriaMet"}, {"status", "True"}}, {{"type", "Complete"}, {"status", "True"}}});
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", &complete).phase, DataLoad::kLoaded);
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", &complete).job, "prod-load-1");
+  const Json failed = JobWithConditions({{{"type", "Failed"}, {"status", "True"}, {"reason", "BackoffLimitExceeded"},
+                                          {"message", "Job has reached the specified backoff limit"}}});
+  const DataLoad load = ObserveDataLoad("prod-load-1", &failed);
+  EXPECT_EQ(load.phase, DataLoad::kFailed);
+  EXPECT_TRUE(Has(load.message, "Job prod-load-1 failed (BackoffLimitExceeded): Job has reached the specified backoff limit"))
+      << load.message;
+  const Json not_failed = JobWithConditions({{{"type", "Failed"}, {"status", "False"}}});
+  EXPECT_EQ(ObserveDataLoad("prod-load-1", &not_failed).phase, DataLoad::kLoading);
+}
+
+TEST(StatusTest, NotReadyBeforeTheDataIsLoadedAndDegradedWhenTheLoadFailed) {
+  const FinancialApi api = Parse(ExampleObject("financialapi.yaml"));
+  const std::string job = LoaderJobName(api);
+  Observed observed = EverythingReady(api);
+  observed.data = DataLoad{.job = job, .phase = DataLoad::kLoading, .message = "Job " + job + " is loading"};
+  const auto condition = [](const Json& status, const std::string& type) {
+    for (const auto& c : status["conditions"]) {
+      if (c["type"] == type) return c;
+    }
+    return Json();
+  };
+  const Json loading = ComputeStatus(api, observed, Json::object(), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(loading["phase"], "Progressing");
+  EXPECT_EQ(loading["data"], (Json{{"job", job}, {"phase", "Loading"}}));
+  EXPECT_EQ(condition(loading, "Ready")["status"], "False");
+  EXPECT_EQ(condition(loading, "Ready")["message"], "data not loaded yet (Job " + job + ")");
+  EXPECT_EQ(condition(loading, "DataLoaded")["status"], "False");
+  EXPECT_EQ(condition(loading, "DataLoaded")["reason"], "Loading");
+  EXPECT_EQ(condition(loading, "DataLoaded")["message"], "Job " + job + " is loading");
+  EXPECT_EQ(condition(loading, "Progressing")["status"], "True");
+
+  observed.data->phase = DataLoad::kLoaded;
+  observed.data->message = "Job " + job + " completed";
+  const Json loaded = ComputeStatus(api, observed, loading, "2026-01-01T00:01:00Z");
+  EXPECT_EQ(loaded["phase"], "Ready");
+  EXPECT_EQ(loaded["data"]["phase"], "Loaded");
+  EXPECT_EQ(condition(loaded, "DataLoaded")["status"], "True");
+  EXPECT_EQ(condition(loaded, "DataLoaded")["reason"], "Loaded");
+  EXPECT_EQ(condition(loaded, "DataLoaded")["lastTransitionTime"], "2026-01-01T00:01:00Z");
+
+  observed.data->phase = DataLoad::kFailed;
+  observed.data->message = "Job " + job + " failed (BackoffLimitExceeded)";
+  const Json failed = ComputeStatus(api, observed, loaded, "2026-01-01T00:02:00Z");
+  EXPECT_EQ(failed["phase"], "Degraded");
+  EXPECT_EQ(failed["data"]["phase"], "Failed");
+  EXPECT_EQ(condition(failed, "DataLoaded")["reason"], "LoadFailed");
+  EXPECT_EQ(condition(failed, "Degraded")["status"], "True");
+  EXPECT_EQ(condition(failed, "Degraded")["reason"], "LoadFailed");
+  EXPECT_EQ(condition(failed, "Degraded")["message"], observed.data->message);
+  EXPECT_EQ(condition(failed, "Ready")["reason"], "LoadFailed");
+  EXPECT_EQ(condition(failed, "Progressing")["status"], "False") << "nothing gets better by waiting";
+
+  observed.data.reset();  // not observed (yet): loading, under the name the spec gives
+  const Json unobserved = ComputeStatus(api, observed, Json::object(), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(unobserved["data"], (Json{{"job", job}, {"phase", "Loading"}}));
+  EXPECT_EQ(unobserved["phase"], "Progressing");
+}
+
+TEST(StatusTest, LoadingOffHasNoDataStatusAndDoesNotWaitForIt) {
+  Json object = ExampleObject("financialapi.yaml");
+  object["spec"]["data"]["load"] = false;
+  const FinancialApi api = Parse(object);
+  const Json status = ComputeStatus(api, EverythingReady(api), Json::object(), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(status["phase"], "Ready");
+  EXPECT_FALSE(status.contains("data"));
+  for (const auto& condition : status["conditions"]) EXPECT_NE(condition["type"], "DataLoaded");
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ std::vector<Child> NetworkPolicyChildren(const FinancialApi& api) {
   if (s.postgres.managed) {
     std::vector<Component> clients = {s.postgres.pgbouncer.enabled ? kPgBouncerComponent : kApiComponent, kBackupComponent};
     if (s.postgres.pgbouncer.enabled) clients.push_back(kApiComponent);  // migrations and health checks go direct
+    if (s.data.load) clients.push_back(kLoaderComponent);                // so does the data load
     children.push_back(NetworkPolicy(api, PostgresName(api), kPostgresComponent, kPostgresPort, clients));
   }
   if (s.postgres.pgbouncer.enabled) {

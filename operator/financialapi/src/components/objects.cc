@@ -152,6 +152,11 @@ Json VolumeClaim(const Storage& storage, const Json& labels) {
   return {{"metadata", {{"name", "data"}, {"labels", labels}}}, {"spec", spec}};
 }
 
+Json JobSpec(const FinancialApi& api, const Component& component, int backoff_limit, Json pod_spec) {
+  return {{"backoffLimit", backoff_limit},
+          {"template", {{"metadata", {{"labels", Labels(api, component)}}}, {"spec", std::move(pod_spec)}}}};
+}
+
 Child CronJob(const FinancialApi& api, const std::string& name, const Component& component, const std::string& schedule,
               Json pod_spec) {
   Child cron_job = NewChild(resources::kCronJobs, api, name, component);
@@ -160,9 +165,7 @@ Child CronJob(const FinancialApi& api, const std::string& name, const Component&
                              {"concurrencyPolicy", "Forbid"},
                              {"successfulJobsHistoryLimit", 3},
                              {"failedJobsHistoryLimit", 3},
-                             {"jobTemplate", {{"spec", {{"backoffLimit", 2},
-                                                        {"template", {{"metadata", {{"labels", Labels(api, component)}}},
-                                                                      {"spec", std::move(pod_spec)}}}}}}}};
+                             {"jobTemplate", {{"spec", JobSpec(api, component, 2, std::move(pod_spec))}}}};
   return cron_job;
 }
 

@@ -32,6 +32,7 @@ inline constexpr Component kPgBouncerComponent{"pool", "pgbouncer"};
 inline constexpr Component kRedisComponent{"cache", "redis"};
 inline constexpr Component kBackupComponent{"backup", "postgresql-backup"};
 inline constexpr Component kWarmupComponent{"warmup", "financial-api-warmup"};
+inline constexpr Component kLoaderComponent{"loader", "financial-api-loader"};
 
 // The user the API server image runs as (the Dockerfile's nonroot, 65532), for every pod that runs it.
 inline constexpr int kApiServerUser = 65532;
@@ -83,6 +84,8 @@ Child SingleInstanceStatefulSet(const FinancialApi& api, const std::string& name
                                 Json pod_template, const Storage& storage);
 // A volumeClaimTemplate named "data" for `storage`.
 Json VolumeClaim(const Storage& storage, const Json& labels);
+// A batch/v1 JobSpec running `pod_spec` (pods labelled as `component`), retried `backoff_limit` times.
+Json JobSpec(const FinancialApi& api, const Component& component, int backoff_limit, Json pod_spec);
 // A CronJob child (UTC, no overlapping runs, 3 finished jobs kept) running `pod_spec` on `schedule`.
 Child CronJob(const FinancialApi& api, const std::string& name, const Component& component, const std::string& schedule,
               Json pod_spec);

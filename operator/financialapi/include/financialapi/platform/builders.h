@@ -22,6 +22,7 @@ inline const kube::ResourceType kHorizontalPodAutoscalers{"autoscaling", "v2", "
 inline const kube::ResourceType kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true};
 inline const kube::ResourceType kNetworkPolicies{"networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true};
 inline const kube::ResourceType kCronJobs{"batch", "v1", "cronjobs", "CronJob", true};
+inline const kube::ResourceType kJobs{"batch", "v1", "jobs", "Job", true};
 inline const kube::ResourceType kServiceMonitors{"monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", true};
 inline const kube::ResourceType kPrometheusRules{"monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", true};
 }  // namespace resources
@@ -52,6 +53,8 @@ std::string PostgresName(const FinancialApi& api);
 std::string RedisName(const FinancialApi& api);
 std::string PgBouncerName(const FinancialApi& api);
 std::string ConnectionSecretName(const FinancialApi& api);
+// "<name>-load-<8 hex digits>": the hash of the Job's spec and of the database it loads (see loader.cc).
+std::string LoaderJobName(const FinancialApi& api);
 std::string Endpoint(const FinancialApi& api);
 
 // postgresql.conf settings derived from the memory limit (shared_buffers 25 %, effective_cache_size

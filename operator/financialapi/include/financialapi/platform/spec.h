@@ -146,6 +146,15 @@ struct CacheWarmupSpec {
   Placement placement;
 };
 
+// What the loader Job loads into the database: the SEC sample bundled in the API image, or the SEC
+// EDGAR documents of a volume the user names.
+struct DataSpec {
+  bool load = true;
+  Json volume = Json::object();  // a core/v1 volume source ({"persistentVolumeClaim": {...}}); empty: the sample
+  std::string path;              // the data directory below the volume's root ("" for the root itself)
+  Placement placement;           // of the loader pods
+};
+
 struct MonitoringSpec {
   bool service_monitor = true;
   bool prometheus_rule = true;
@@ -164,6 +173,7 @@ struct FinancialApiSpec {
   PostgresSpec postgres;
   RedisSpec redis;
   CacheWarmupSpec cache_warmup;
+  DataSpec data;
   MonitoringSpec monitoring;
   bool network_policy = true;
 };
@@ -177,7 +187,8 @@ struct FinancialApi {
 };
 
 // Reads a FinancialApi object. InvalidArgument, naming the field, for what the schema cannot catch:
-// quantities that do not parse, requests above limits, a memory limit too small for the database.
+// quantities that do not parse, requests above limits, a memory limit too small for the database, a
+// data volume that is not one volume source.
 StatusOr<FinancialApi> ParseFinancialApi(const Json& object);
 
 // Parses a Kubernetes quantity ("250m", "2", "512Mi", "1.5Gi", "1e3") into a number of base units
