@@ -13,6 +13,7 @@ TEST_F(OperatorTest, TwoFinancialApisInTwoNamespacesDoNotTouchEachOther) {
   const Json first = Apply(Example());
   Json second_object = Example();
   second_object["metadata"]["namespace"] = other.name();
+  CreateExampleSecrets(second_object, other.name());
   auto second = client_->Apply(platform::kFinancialApis, second_object, {.field_manager = "e2e"});
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_TRUE(WaitForPhase("prod", "Ready")) << Get("prod").dump(2);

@@ -42,7 +42,17 @@ void OperatorTest::StopOperator() {
 Json OperatorTest::Example(const std::string& file) const {
   Json object = testing::LoadYamlFile(testing::SourcePath("examples/" + file)).at(0);
   object["metadata"]["namespace"] = ns();
+  CreateExampleSecrets(object, ns());
   return object;
+}
+
+void OperatorTest::CreateExampleSecrets(const Json& example, const std::string& in_ns) const {
+  const std::string name = example.value("/spec/api/apiKeysSecretRef/name"_json_pointer, "");
+  if (name.empty() || client_->Get(kube::resources::kSecrets, in_ns, name).ok()) return;
+  auto created = client_->Create(kube::resources::kSecrets, {{"apiVersion", "v1"}, {"kind", "Secret"},
+                                                            {"metadata", {{"name", name}, {"namespace", in_ns}}},
+                                                            {"stringData", {{"keys", "e2e-key\n"}}}});
+  EXPECT_TRUE(created.ok()) << created.status();
 }
 
 Json OperatorTest::Apply(const Json& financialapi) {

@@ -34,8 +34,11 @@ class OperatorTest : public ::testing::Test {
   void StartOperator(const std::string& watch_namespace = "", int resync_seconds = 36000);
   void StopOperator();
 
-  // The example file's FinancialApi, in this test's namespace.
+  // The example file's FinancialApi, in this test's namespace (with the Secrets it names there).
   Json Example(const std::string& file = "financialapi.yaml") const;
+  // Creates the Secrets an example names (the API keys Secret of the production example) in `ns`
+  // unless they exist.
+  void CreateExampleSecrets(const Json& example, const std::string& ns) const;
   Json Apply(const Json& financialapi);
   Json Get(const std::string& name);
   // Merge-patches the spec and returns the new generation.

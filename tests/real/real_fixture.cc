@@ -1,8 +1,14 @@
 #include "real/real_fixture.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 
+#include "financialapi/common/file.h"
 #include "financialapi/common/strings.h"
+#include "support/yaml_json.h"
 
 namespace financialapi::real {
 namespace {
@@ -29,17 +35,7 @@ bool PodCondition(const Json& pod, const std::string& type) {
 
 }  // namespace
 
-void RealNodeFixture::SetUp() {
-  client_ = testing::AdminClient();
-  ASSERT_NE(client_, nullptr);
-  node_ = testing::RealNodeEnvironment();
-  ASSERT_FALSE(node_.empty()) << "the cluster has no real node (environment.real-node.up did not run)";
-  namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "real", /*wait_for_service_account=*/true);
-}
-
-void RealNodeFixture::TearDown() { namespace_.reset(); }
-
-std::string RealNodeFixture::Image(const std::string& variable) {
+std::string Image(const std::string& variable) {
   static std::once_flag once;
   static std::map<std::string, std::string> images;
   std::call_once(once, [] { images = LoadImages(); });
@@ -51,14 +47,44 @@ std::string RealNodeFixture::Image(const std::string& variable) {
   return found->second;
 }
 
-Json RealNodeFixture::RealNodePlacement() const {
-  const std::string& key = node_.at("REAL_NODE_TAINT_KEY");
-  return {{"nodeSelector", {{key, "true"}}},
-          {"tolerations", Json::array({{{"key", key}, {"operator", "Equal"}, {"value", "true"}, {"effect", "NoSchedule"}}})}};
+void RealNodeFixture::SetUp() {
+  client_ = testing::AdminClient();
+  ASSERT_NE(client_, nullptr);
+  node_ = testing::RealNodeEnvironment();
+  ASSERT_FALSE(node_.empty()) << "the cluster has no real node (environment.real-node.up did not run)";
+  namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "real", /*wait_for_service_account=*/true);
+}
+
+void RealNodeFixture::TearDown() { namespace_.reset(); }
+
+Json RealNodePlacement(const std::string& taint_key) {
+  return {{"nodeSelector", {{taint_key, "true"}}},
+          {"tolerations", Json::array({{{"key", taint_key}, {"operator", "Equal"}, {"value", "true"}, {"effect", "NoSchedule"}}})}};
+}
+
+Json ProductionExampleOnTheRealNode() {
+  auto overlay_text = ReadFile(testing::SourcePath("examples/overlays/real-node.yaml"));
+  if (!overlay_text.ok()) {
+    ADD_FAILURE() << overlay_text.status();
+    return Json();
+  }
+  std::string rendered = *overlay_text;
+  for (const char* variable : {"API_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE", "PGBOUNCER_IMAGE"}) {
+    const std::string placeholder = std::string("${") + variable + "}";
+    for (auto at = rendered.find(placeholder); at != std::string::npos; at = rendered.find(placeholder)) {
+      rendered.replace(at, placeholder.size(), Image(variable));
+    }
+  }
+  const std::string path = testing::StateDir() + "/real-node-overlay-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << rendered;
+  Json example = testing::LoadYamlFile(testing::SourcePath("examples/financialapi.yaml")).at(0);
+  example.merge_patch(testing::LoadYamlFile(path).at(0));
+  std::remove(path.c_str());
+  return example;
 }
 
 void RealNodeFixture::CreatePod(const std::string& name, const Json& labels, const Json& container) {
-  Json spec = RealNodePlacement();
+  Json spec = RealNodePlacement(node_.at("REAL_NODE_TAINT_KEY"));
   spec["containers"] = Json::array({container});
   spec["terminationGracePeriodSeconds"] = 2;
   spec["enableServiceLinks"] = false;

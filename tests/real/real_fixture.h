@@ -16,6 +16,17 @@ namespace financialapi::real {
 
 using kube::Json;
 
+// An image reference from `hack/build-images.sh --print-env` (e.g. "REDIS_IMAGE"); fails the test when
+// it is absent.
+std::string Image(const std::string& variable);
+
+// What places a pod on the real node (tainted and labelled `taint_key`=true).
+Json RealNodePlacement(const std::string& taint_key);
+
+// examples/financialapi.yaml (the production example) through examples/overlays/real-node.yaml, with
+// the images built here filled in: what `make run` applies.
+Json ProductionExampleOnTheRealNode();
+
 class RealNodeFixture : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -23,10 +34,6 @@ class RealNodeFixture : public ::testing::Test {
 
   const std::string& ns() const { return namespace_->name(); }
 
-  // An image reference from the image builder's env file (e.g. "REDIS_IMAGE"); fails the test when absent.
-  static std::string Image(const std::string& variable);
-  // What places a pod on the real node (it is tainted and labelled financialapi.dev/real-node=true).
-  Json RealNodePlacement() const;
   // Creates a pod with one container on the real node.
   void CreatePod(const std::string& name, const Json& labels, const Json& container);
   bool WaitForPodReady(const std::string& name, std::chrono::seconds timeout = std::chrono::seconds(120));

@@ -1,0 +1,294 @@
+// The production example, every component on, running for real on the real node (through the overlay
+// examples/overlays/real-node.yaml that changes only images, resource requests and placement). Each
+// check asks the program that consumes what the operator wrote: PostgreSQL for its settings, Redis for
+// its password and memory limit, the API server for its answers, the policy engine for what it blocks.
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "financialapi/platform/spec.h"
+#include "support/child_process.h"
+#include "financialapi/common/base64.h"
+#include "financialapi/common/strings.h"
+#include "financialapi/platform/builders.h"
+#include "real/real_fixture.h"
+
+namespace financialapi::real {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kPlatformReadyTimeout = 600s;
+constexpr char kApiKey[] = "real-pod-suite-key";
+
+// "1024MB", "16kB", "4GB" → bytes (PostgreSQL's memory units, as the operator writes them).
+long long PostgresBytes(const std::string& value) {
+  std::size_t digits = 0;
+  const long long number = std::stoll(value, &digits);
+  const std::string unit = value.substr(digits);
+  if (unit == "kB") return number * 1024;
+  if (unit == "MB") return number * 1024 * 1024;
+  if (unit == "GB") return number * 1024 * 1024 * 1024;
+  return number;
+}
+
+// One platform for the whole suite (it takes a minute or two to start): the namespace, the operator
+// process and the parsed FinancialApi live from SetUpTestSuite to TearDownTestSuite.
+class PlatformTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    client_ = testing::AdminClient();
+    ASSERT_NE(client_, nullptr);
+    ASSERT_FALSE(testing::RealNodeEnvironment().empty()) << "the cluster has no real node";
+    namespace_ = std::make_unique<testing::ScopedNamespace>(*client_, "platform", /*wait_for_service_account=*/true);
+    ASSERT_EQ(testing::Kubectl("create secret generic prod-api-keys -n " + ns() + " --from-literal=keys=" + kApiKey).first, 0);
+    Json example = ProductionExampleOnTheRealNode();
+    ASSERT_FALSE(example.is_null());
+    example["metadata"]["namespace"] = ns();
+    auto applied = client_->Apply(platform::kFinancialApis, example, {.field_manager = "real-pod-tests", .force = true});
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    operator_ = std::make_unique<testing::ChildProcess>(
+        OPERATOR_PATH,
+        std::vector<std::string>{"--kubeconfig", testing::ClusterKubeconfigPath(), "--watch-namespace", ns(),
+                                 "--metrics-bind-address", "127.0.0.1:" + std::to_string(testing::FreePort()),
+                                 "--health-probe-bind-address", "127.0.0.1:" + std::to_string(testing::FreePort()),
+                                 "--log-level", "debug"},
+        "operator");
+    Json current;
+    const bool ready = testing::WaitFor([&] {
+      auto got = client_->Get(platform::kFinancialApis, ns(), "prod");
+      if (!got.ok()) return false;
+      current = *got;
+      return current.value("/status/phase"_json_pointer, "") == "Ready" &&
+             current.value("/status/observedGeneration"_json_pointer, std::int64_t{-1}) ==
+                 current.value("/metadata/generation"_json_pointer, std::int64_t{0});
+    }, kPlatformReadyTimeout, 1s);
+    ASSERT_TRUE(ready) << current["status"].dump(2) << "\n" << testing::Kubectl("get pods -o wide -n " + ns()).second
+                       << "\n--- operator log (tail):\n" << Tail(operator_->Log());
+    auto parsed = platform::ParseFinancialApi(current);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    api_ = std::make_unique<platform::FinancialApi>(*parsed);
+  }
+
+  static void TearDownTestSuite() {
+    if (operator_) {
+      operator_->Signal(SIGTERM);
+      operator_->WaitForExit(30s);
+    }
+    operator_.reset();
+    namespace_.reset();
+    client_.reset();
+  }
+
+  void SetUp() override {
+    // A failed suite set-up leaves nothing to test: say so in every test rather than crash on it.
+    ASSERT_NE(api_, nullptr) << "the platform did not come up (see the first test's output)";
+  }
+
+  static std::string Tail(const std::string& text) { return text.substr(text.size() > 6000 ? text.size() - 6000 : 0); }
+  static const std::string& ns() { return namespace_->name(); }
+  static const platform::FinancialApi& api() { return *api_; }
+
+  // `kubectl exec` in a pod of this namespace; exit code and output.
+  static std::pair<int, std::string> Exec(const std::string& pod, const std::string& command) {
+    return testing::Kubectl("exec -n " + ns() + " " + pod + " -- " + command);
+  }
+
+  // Runs `script` with `sh -c` in a pod of `image` on the real node, with `labels` (instance added),
+  // until it ends; its exit code (-1 on timeout) and logs.
+  static std::pair<int, std::string> RunPod(const std::string& name, const std::string& image, const Json& labels,
+                                            const std::string& script, Json extra_spec = Json::object()) {
+    Json spec = RealNodePlacement(testing::RealNodeEnvironment().at("REAL_NODE_TAINT_KEY"));
+    spec.update(extra_spec);
+    spec["restartPolicy"] = "Never";
+    spec["enableServiceLinks"] = false;
+    spec["securityContext"] = {{"runAsNonRoot", true}, {"runAsUser", 70}, {"runAsGroup", 70}};
+    spec["containers"] = Json::array({{{"name", "main"}, {"image", image}, {"imagePullPolicy", "IfNotPresent"},
+                                        {"command", Json::array({"sh", "-c", script})}}});
+    if (extra_spec.contains("env")) {
+      spec["containers"][0]["env"] = extra_spec["env"];
+      spec.erase("env");
+    }
+    if (extra_spec.contains("volumeMounts")) {
+      spec["containers"][0]["volumeMounts"] = extra_spec["volumeMounts"];
+      spec.erase("volumeMounts");
+    }
+    Json pod_labels = labels;
+    pod_labels["app.kubernetes.io/instance"] = api().name;
+    auto created = client_->Create(kube::resources::kPods, {{"apiVersion", "v1"}, {"kind", "Pod"},
+                                                            {"metadata", {{"name", name}, {"namespace", ns()}, {"labels", pod_labels}}},
+                                                            {"spec", spec}});
+    if (!created.ok()) return {-1, created.status().ToString()};
+    int exit_code = -1;
+    testing::WaitFor([&] {
+      auto pod = client_->Get(kube::resources::kPods, ns(), name);
+      if (!pod.ok()) return false;
+      const std::string phase = (*pod)["status"].value("phase", "");
+      if (phase != "Succeeded" && phase != "Failed") return false;
+      exit_code = (*pod).value("/status/containerStatuses/0/state/terminated/exitCode"_json_pointer, -1);
+      return true;
+    }, 180s, 1s);
+    return {exit_code, testing::Kubectl("logs -n " + ns() + " " + name).second};
+  }
+
+  // Creates a Job from one of the operator's CronJobs (as `kubectl create job --from` does) and waits
+  // for it to end; whether it completed, and its pods' logs.
+  static std::pair<bool, std::string> TriggerCronJob(const std::string& cronjob, const std::string& job) {
+    const auto [code, output] = testing::Kubectl("create job -n " + ns() + " " + job + " --from=cronjob/" + cronjob);
+    if (code != 0) return {false, output};
+    bool complete = false;
+    testing::WaitFor([&] {
+      auto got = client_->Get(platform::resources::kJobs, ns(), job);
+      if (!got.ok()) return false;
+      for (const auto& condition : (*got)["status"].value("conditions", Json::array())) {
+        if (condition.value("status", "") != "True") continue;
+        if (condition.value("type", "") == "Complete") return complete = true;
+        if (condition.value("type", "") == "Failed") return true;
+      }
+      return false;
+    }, 300s, 1s);
+    return {complete, testing::Kubectl("logs -n " + ns() + " job/" + job + " --all-containers").second};
+  }
+
+  static std::string SecretValue(const std::string& name, const std::string& key) {
+    auto secret = client_->Get(kube::resources::kSecrets, ns(), name);
+    if (!secret.ok()) return "";
+    auto decoded = Base64Decode((*secret)["data"].value(key, ""));
+    return decoded.ok() ? *decoded : "";
+  }
+
+  // GET through the API's Service ClusterIP from the host (kube-proxy in the node's namespace).
+  static std::pair<int, std::string> GetThroughService(const std::string& path, bool with_key = true) {
+    auto service = client_->Get(kube::resources::kServices, ns(), platform::ApiName(api()));
+    if (!service.ok()) return {0, service.status().ToString()};
+    const std::string url = "http://" + (*service)["spec"].value("clusterIP", "") + ":" +
+                            std::to_string(api().spec.service_port) + path;
+    std::string output;
+    testing::RunShell("curl -s -m 10 -w '\\n%{http_code}' " + std::string(with_key ? "-H 'X-API-Key: " : "") +
+                          (with_key ? std::string(kApiKey) + "' " : "") + "'" + url + "'",
+                      &output);
+    const auto newline = output.rfind('\n');
+    if (newline == std::string::npos) return {0, output};
+    return {std::atoi(output.c_str() + newline + 1), output.substr(0, newline)};
+  }
+
+  static inline std::unique_ptr<kube::Client> client_;
+  static inline std::unique_ptr<testing::ScopedNamespace> namespace_;
+  static inline std::unique_ptr<testing::ChildProcess> operator_;
+  static inline std::unique_ptr<platform::FinancialApi> api_;
+};
+
+TEST_F(PlatformTest, PostgresRunsWithTheSettingsTheOperatorDerived) {
+  const auto settings = platform::PostgresSettings(api());
+  const std::string pod = platform::PostgresName(api()) + "-0";
+  for (const char* name : {"shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem"}) {
+    const auto [code, output] = Exec(pod, "psql -U " + api().spec.postgres.user + " -d " + api().spec.postgres.database +
+                                              " -Atc \"SELECT setting::bigint * pg_size_bytes(CASE WHEN unit ~ '^[0-9]' THEN unit ELSE '1' || unit END) FROM pg_settings WHERE name = '" +
+                                              name + "'\"");
+    ASSERT_EQ(code, 0) << output;
+    EXPECT_EQ(std::stoll(output), PostgresBytes(settings.at(name))) << name << " = " << settings.at(name);
+  }
+  const auto [code, output] = Exec(pod, "psql -U " + api().spec.postgres.user + " -d " + api().spec.postgres.database +
+                                            " -Atc 'SHOW max_connections'");
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_EQ(output, settings.at("max_connections") + "\n");
+}
+
+TEST_F(PlatformTest, RedisRunsWithTheGeneratedConfigAndRequiresItsPassword) {
+  const std::string pod = platform::RedisName(api()) + "-0";
+  const auto [denied_code, denied] = Exec(pod, "redis-cli ping");
+  EXPECT_NE(denied.find("NOAUTH"), std::string::npos) << denied;
+  const std::string password = SecretValue(platform::RedisName(api()), "REDIS_PASSWORD");
+  ASSERT_FALSE(password.empty());
+  const auto [code, output] = Exec(pod, "redis-cli --no-auth-warning -a " + password + " CONFIG GET maxmemory");
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_EQ(output, "maxmemory\n" + std::to_string(platform::RedisMaxMemoryBytes(api())) + "\n");
+  const auto [policy_code, policy] = Exec(pod, "redis-cli --no-auth-warning -a " + password + " CONFIG GET maxmemory-policy");
+  EXPECT_EQ(policy, "maxmemory-policy\n" + api().spec.redis.max_memory_policy + "\n");
+}
+
+TEST_F(PlatformTest, TheApiServesSecDataFromItsPodsThroughTheService) {
+  auto deployment = client_->Get(kube::resources::kDeployments, ns(), platform::ApiName(api()));
+  ASSERT_TRUE(deployment.ok()) << deployment.status();
+  EXPECT_EQ((*deployment)["status"].value("readyReplicas", 0), api().spec.autoscaling.min_replicas);
+
+  const auto [code, body] = GetThroughService("/v1/companies/AAPL");
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_EQ(Json::parse(body).value("name", ""), "Apple Inc.") << body;
+  // The value the integration tests check against the SEC document: Assets on 2025-09-27.
+  const auto [concept_code, concept_body] = GetThroughService("/api/xbrl/companyconcept/CIK0000320193/us-gaap/Assets.json");
+  ASSERT_EQ(concept_code, 200) << concept_body;
+  bool found = false;
+  const Json concept_document = Json::parse(concept_body);
+  for (const auto& fact : concept_document["units"]["USD"]) {
+    if (fact.value("end", "") == "2025-09-27" && fact["val"] == 359241000000LL) found = true;
+  }
+  EXPECT_TRUE(found) << "AAPL Assets 2025-09-27 = 359241000000 not in the answer";
+  const auto [anonymous_code, anonymous] = GetThroughService("/v1/companies/AAPL", /*with_key=*/false);
+  EXPECT_EQ(anonymous_code, 401) << anonymous;
+}
+
+TEST_F(PlatformTest, TheWarmUpJobFillsTheCacheThroughTheServiceWithTheApiKey) {
+  const auto [complete, logs] = TriggerCronJob(api().name + "-cache-warmup", "warmup-now");
+  EXPECT_TRUE(complete) << logs;
+  EXPECT_NE(logs.find(" 0 failed"), std::string::npos) << logs;
+  for (const auto& ticker : api().spec.cache_warmup.tickers) {
+    EXPECT_NE(logs.find("ok 200 /v1/companies/" + ticker), std::string::npos) << ticker << " not warmed:\n" << logs;
+  }
+}
+
+TEST_F(PlatformTest, NetworkPoliciesKeepOtherPodsAwayFromTheDatabases) {
+  const std::string postgres = platform::PostgresName(api()), pgbouncer = platform::PgBouncerName(api());
+  // A pod of this namespace that is none of the platform's clients: nothing answers it.
+  const auto [stranger_code, stranger] = RunPod(
+      "stranger", Image("POSTGRES_IMAGE"), {{"app", "stranger"}},
+      "pg_isready -t 5 -h " + postgres + " -p 5432; echo postgres=$?; pg_isready -t 5 -h " + pgbouncer +
+          " -p 6432; echo pgbouncer=$?");
+  EXPECT_NE(stranger.find("postgres=2"), std::string::npos) << stranger;
+  EXPECT_NE(stranger.find("pgbouncer=2"), std::string::npos) << stranger;
+  const auto [redis_code, redis] = RunPod("stranger-redis", Image("REDIS_IMAGE"), {{"app", "stranger"}},
+                                          "timeout 5 redis-cli -h " + platform::RedisName(api()) + " ping; echo redis=$?");
+  EXPECT_EQ(redis.find("NOAUTH"), std::string::npos) << "the stranger reached Redis: " << redis;
+  EXPECT_NE(redis.find("redis=124"), std::string::npos) << redis;
+  // The same probe from a pod with the backup job's labels, which the PostgreSQL policy admits.
+  const auto [backup_code, backup] = RunPod("as-backup", Image("POSTGRES_IMAGE"), {{"app.kubernetes.io/component", "backup"}},
+                                            "pg_isready -t 5 -h " + postgres + " -p 5432; echo postgres=$?");
+  EXPECT_NE(backup.find("postgres=0"), std::string::npos) << backup;
+}
+
+TEST_F(PlatformTest, TheBackupJobWritesADumpThatRestoresWithTheSameRowCounts) {
+  const auto [complete, logs] = TriggerCronJob(platform::PostgresName(api()) + "-backup", "backup-now");
+  ASSERT_TRUE(complete) << logs;
+  // Restore the newest dump into an empty database beside the live one, then count rows in both.
+  const std::string script =
+      "set -eu\n"
+      "dump=$(ls -t /backups/*.sql.gz | head -n1)\n"
+      "echo \"dump $dump\"\n"
+      "psql -q \"$DIRECT_DATABASE_URL\" -c 'DROP DATABASE IF EXISTS restore_check' -c 'CREATE DATABASE restore_check'\n"
+      "restored=\"${DIRECT_DATABASE_URL%/*}/restore_check\"\n"
+      "gunzip -c \"$dump\" | psql -q -v ON_ERROR_STOP=1 \"$restored\" >/dev/null\n"
+      "for table in companies tickers filings concepts company_concepts facts; do\n"
+      "  echo \"$table live=$(psql -Atc \"SELECT count(*) FROM $table\" \"$DIRECT_DATABASE_URL\")"
+      " restored=$(psql -Atc \"SELECT count(*) FROM $table\" \"$restored\")\"\n"
+      "done\n";
+  Json extra = {{"volumes", Json::array({{{"name", "backups"}, {"persistentVolumeClaim", {{"claimName", api().name + "-backups"}}}}})},
+                {"volumeMounts", Json::array({{{"name", "backups"}, {"mountPath", "/backups"}}})},
+                {"env", Json::array({{{"name", "DIRECT_DATABASE_URL"},
+                                      {"valueFrom", {{"secretKeyRef", {{"name", platform::ConnectionSecretName(api())},
+                                                                       {"key", "DIRECT_DATABASE_URL"}}}}}}})}};
+  const auto [code, output] = RunPod("restore", Image("POSTGRES_IMAGE"), {{"app.kubernetes.io/component", "backup"}}, script, extra);
+  ASSERT_EQ(code, 0) << output;
+  int tables = 0;
+  for (const std::string_view line : SplitAndTrim(output, '\n')) {
+    const auto live = line.find(" live="), restored = line.find(" restored=");
+    if (live == std::string_view::npos || restored == std::string_view::npos) continue;
+    ++tables;
+    const std::string_view live_count = line.substr(live + 6, restored - live - 6);
+    EXPECT_EQ(live_count, line.substr(restored + 10)) << line;
+    EXPECT_NE(live_count, "0") << line;
+  }
+  EXPECT_EQ(tables, 6) << output;
+}
+
+}  // namespace
+}  // namespace financialapi::real
