@@ -75,7 +75,7 @@ bench-http-layer: deps ## only the HTTP layer benchmark: cpprestsdk vs Boost.Bea
 	@cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target http-bench-cpprest http-bench-beast
 	@$(RUN_HTTP_LAYER_BENCH)
 
-run: build control-plane ## bring up the local platform and show what came up
+run: deps control-plane ## bring the platform up locally on a real node and show its API answering
 	@hack/run.sh
 
 down: ## stop everything `make run` started

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# `make run`: brings the platform up locally and shows what came up. `make down` (run.sh down) stops it.
+# `make run`: brings the platform up locally, for real, and shows the API it deployed answering.
+# `make down` (run.sh down) stops it.
 #
-# The local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes), the Helm
-# chart (CRD, ServiceAccount, RBAC, Deployment …) in namespace financialapi-system, the operator as a
-# local process authenticated as the chart's ServiceAccount (kwok nodes run no containers) with the
-# chart Deployment's own arguments, the production example FinancialApi in namespace "finance" until it
-# is Ready, and throw-away PostgreSQL and Redis with the bundled SEC data (data/sec) loaded and the C++
-# API server answering on 127.0.0.1:18000. With KUBECONFIG pointing at another cluster it installs the
-# chart there instead.
+# The local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) with its real
+# node (containerd, kubelet, kube-proxy, CoreDNS, NetworkPolicy engine: hack/lib/real-node.sh), the
+# images built here (hack/build-images.sh, cached by their inputs), the Helm chart with the operator
+# running from its image on the real node, then the production example FinancialApi in namespace
+# "finance" through the overlay that fits this machine (examples/overlays/real-node.yaml: images,
+# resource requests, placement) until it is Ready, and a port-forward of its API Service to
+# 127.0.0.1:18000. With KUBECONFIG pointing at another cluster it installs the chart there instead.
 set -euo pipefail
 
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "${HACK_DIR}")"
 BUILD_DIR="${BUILD_DIR:-${REPO_DIR}/build}"
 STATE="${REPO_DIR}/.local"
+API_PORT=18000
 started=${SECONDS}
 
 step() { printf '\n==> [%3ss] %s\n' "$((SECONDS - started))" "$*"; }
@@ -28,13 +30,13 @@ stop_pid_file() {
   fi
 }
 
-stop_operator() { stop_pid_file "${STATE}/operator.pid"; }
-stop_api_server() { stop_pid_file "${STATE}/api-server.pid"; }
-
 if [[ "${1:-}" == "down" ]]; then
-  stop_api_server
-  stop_operator
-  "${HACK_DIR}/local-databases" down --state-dir "${STATE}/databases" || true
+  stop_pid_file "${STATE}/port-forward.pid"
+  # What earlier versions of make run started on the host (an operator process, an API server and
+  # databases of its own), should they still run.
+  stop_pid_file "${STATE}/api-server.pid"
+  stop_pid_file "${STATE}/operator.pid"
+  [[ -d "${STATE}/databases" ]] && { "${HACK_DIR}/local-databases" down --state-dir "${STATE}/databases" || true; }
   "${HACK_DIR}/local-cluster" down --state-dir "${STATE}/cluster" || true
   exit 0
 fi
@@ -42,9 +44,10 @@ fi
 CHART="${REPO_DIR}/charts/financialapi-operator"
 RELEASE=financialapi-operator
 RELEASE_NS=financialapi-system
-BIN="$("${HACK_DIR}/build-control-plane.sh" --print)"  # kubectl and helm of the pinned versions
+BIN="$("${HACK_DIR}/build-control-plane.sh")"  # kubectl and helm of the pinned versions (built once)
 kubectl() { "${BIN}/kubectl" "$@"; }
 helm() { "${BIN}/helm" "$@"; }
+mkdir -p "${STATE}"
 
 # helm upgrade --install of the chart; a CRD applied earlier with kubectl (an older make run, the
 # README's manual path) is handed over to the release first, as docs/helm.md describes.
@@ -59,80 +62,76 @@ install_chart() {
     >"${STATE}/helm.log" 2>&1
 }
 
-if [[ -n "${KUBECONFIG:-}" && "${KUBECONFIG}" != "${STATE}/cluster/kubeconfig" ]]; then
-  mkdir -p "${STATE}"
+# The local cluster's own kubeconfig (as an earlier make run told to export it) is not "another cluster".
+if [[ -n "${KUBECONFIG:-}" && "$(realpath -m "${KUBECONFIG}")" != "${STATE}/cluster/kubeconfig" ]]; then
   step "KUBECONFIG is set: checking the configured cluster"
+  make -C "${REPO_DIR}" build >/dev/null
   "${BUILD_DIR}/operator/financialapi-operator" --check || fail "cluster check" "KUBECONFIG=${KUBECONFIG}"
   step "installing the chart into it (release ${RELEASE} in ${RELEASE_NS})"
   install_chart --wait --timeout 5m || fail "helm upgrade --install" "${STATE}/helm.log"
   kubectl get deployment,pods -n "${RELEASE_NS}" -l app.kubernetes.io/instance="${RELEASE}"
   echo
   echo "Next: kubectl create namespace finance; kubectl apply -n finance -f examples/financialapi.yaml"
-  echo "The API server image (spec.api.image) must be pullable there: see docs/images.md."
+  echo "The images (spec.*.image, the chart's image.repository) must be pullable there: see docs/images.md."
   exit 0
 fi
 
-step "local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes)"
-"${HACK_DIR}/local-cluster" up --state-dir "${STATE}/cluster" >/dev/null || fail "local control plane" "${STATE}/cluster/logs/"
+step "images (hack/build-images.sh; cached by their inputs, the first build compiles for ~15 min)"
+"${HACK_DIR}/build-images.sh" >"${STATE}/images.log" 2>&1 || fail "image build" "${STATE}/images.log"
+images="$("${HACK_DIR}/build-images.sh" --print-env)"
+image() { sed -n "s/^$1=//p" <<<"${images}"; }
+
+step "local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) and its real node"
+"${HACK_DIR}/local-cluster" up --state-dir "${STATE}/cluster" --real-node >"${STATE}/cluster-up.log" 2>&1 ||
+  fail "local control plane" "${STATE}/cluster-up.log and ${STATE}/cluster/logs/"
 export KUBECONFIG="${STATE}/cluster/kubeconfig"
+source "${STATE}/cluster/real-node.env"
+kubectl get nodes -o wide
 
-step "PostgreSQL and Redis on 127.0.0.1"
-"${HACK_DIR}/local-databases" up --state-dir "${STATE}/databases" >/dev/null || fail "databases" "${STATE}/databases/logs/"
-source "${STATE}/databases/env"
+operator_image="$(image OPERATOR_IMAGE)"
+step "Helm chart → release ${RELEASE} in ${RELEASE_NS}: the operator from ${operator_image} on ${REAL_NODE_NAME}"
+install_chart --set replicas=1 --set image.repository="${operator_image%:*}" --set image.tag="${operator_image##*:}" \
+  --set image.pullPolicy=Never --set-json "nodeSelector={\"${REAL_NODE_TAINT_KEY}\":\"true\"}" \
+  --set-json "tolerations=[{\"key\":\"${REAL_NODE_TAINT_KEY}\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]" \
+  --wait --timeout 3m || fail "helm upgrade --install" "${STATE}/helm.log; kubectl logs -n ${RELEASE_NS} deploy/${RELEASE}"
 
-step "Helm chart ${CHART#"${REPO_DIR}/"} → release ${RELEASE} in ${RELEASE_NS} (CRD, ServiceAccount, RBAC, Deployment)"
-install_chart --set replicas=1 || fail "helm upgrade --install" "${STATE}/helm.log"
-kubectl wait --for condition=established --timeout=60s crd/financialapis.edgartools.io >/dev/null
-
-step "operator as the chart's ServiceAccount, with the chart Deployment's arguments (log: ${STATE}/operator.log)"
-stop_operator
-KUBECTL="${BIN}/kubectl" "${HACK_DIR}/sa-kubeconfig.sh" "${RELEASE}" "${RELEASE_NS}" "${STATE}/operator.kubeconfig" \
-  || fail "ServiceAccount token" "kubectl create token ${RELEASE} -n ${RELEASE_NS}"
-mapfile -t args < <(kubectl get deployment "${RELEASE}" -n "${RELEASE_NS}" -o json | jq -r '.spec.template.spec.containers[0].args[]')
-for i in "${!args[@]}"; do
-  case "${args[i]}" in
-    --metrics-bind-address=*) args[i]=--metrics-bind-address=127.0.0.1:18080 ;;
-    --health-probe-bind-address=*) args[i]=--health-probe-bind-address=127.0.0.1:18081 ;;
-    --log-format=*) args[i]=--log-format=text ;;
-  esac
-done
-"${BUILD_DIR}/operator/financialapi-operator" --kubeconfig "${STATE}/operator.kubeconfig" "${args[@]}" \
-  >"${STATE}/operator.log" 2>&1 &
-echo $! >"${STATE}/operator.pid"
-for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18081/readyz >/dev/null && break; sleep 0.5; done
-curl -sf http://127.0.0.1:18081/readyz >/dev/null || fail "operator" "${STATE}/operator.log"
-
-step "examples/financialapi.yaml in namespace finance: waiting for Ready"
+step "examples/financialapi.yaml + examples/overlays/real-node.yaml in namespace finance: waiting for Ready"
 kubectl create namespace finance --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl apply -n finance -f "${REPO_DIR}/examples/financialapi.yaml" >/dev/null
+if ! kubectl get secret prod-api-keys -n finance >/dev/null 2>&1; then
+  kubectl create secret generic prod-api-keys -n finance --from-literal=keys="local-$(openssl rand -hex 16)" >/dev/null
+fi
+api_key="$(kubectl get secret prod-api-keys -n finance -o jsonpath='{.data.keys}' | base64 -d | head -n1)"
+API_IMAGE="$(image API_IMAGE)" POSTGRES_IMAGE="$(image POSTGRES_IMAGE)" REDIS_IMAGE="$(image REDIS_IMAGE)" \
+  PGBOUNCER_IMAGE="$(image PGBOUNCER_IMAGE)" envsubst <"${REPO_DIR}/examples/overlays/real-node.yaml" >"${STATE}/overlay.yaml"
+kubectl patch --local --type merge -f "${REPO_DIR}/examples/financialapi.yaml" --patch-file "${STATE}/overlay.yaml" -o yaml |
+  kubectl apply -n finance -f - >/dev/null
 phase=""
-for _ in $(seq 1 180); do
+for _ in $(seq 1 300); do
   phase=$(kubectl get financialapi prod -n finance -o jsonpath='{.status.phase}' 2>/dev/null || true)
   [[ "${phase}" == Ready ]] && break
-  sleep 1
+  sleep 2
 done
-[[ "${phase}" == Ready ]] || fail "FinancialApi Ready (phase ${phase:-none})" "kubectl describe financialapi prod -n finance; ${STATE}/operator.log"
+[[ "${phase}" == Ready ]] || fail "FinancialApi Ready (phase ${phase:-none})" \
+  "kubectl describe financialapi prod -n finance; kubectl get pods -n finance; kubectl logs -n ${RELEASE_NS} deploy/${RELEASE}"
 
-API="${BUILD_DIR}/api-server/financial-api-server"
-step "API server: loading the bundled SEC data (data/sec) into PostgreSQL"
-"${API}" load "${REPO_DIR}/data/sec" 2>"${STATE}/api-load.log" || fail "SEC data load" "${STATE}/api-load.log"
-
-step "API server on 127.0.0.1:18000 (log: ${STATE}/api-server.log)"
-stop_api_server
-PORT=18000 "${API}" serve >"${STATE}/api-server.log" 2>&1 &
-echo $! >"${STATE}/api-server.pid"
-for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18000/ready >/dev/null && break; sleep 0.5; done
-curl -sf http://127.0.0.1:18000/ready >/dev/null || fail "API server ready" "${STATE}/api-server.log"
+step "port-forward of service/prod-api to 127.0.0.1:${API_PORT} (log: ${STATE}/port-forward.log)"
+stop_pid_file "${STATE}/port-forward.pid"
+kubectl port-forward -n finance --address 127.0.0.1 service/prod-api "${API_PORT}:80" >"${STATE}/port-forward.log" 2>&1 &
+echo $! >"${STATE}/port-forward.pid"
+for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:${API_PORT}/ready" >/dev/null && break; sleep 0.5; done
+curl -sf "http://127.0.0.1:${API_PORT}/ready" >/dev/null || fail "API ready through the port-forward" "${STATE}/port-forward.log"
 
 step "what came up"
 helm list -n "${RELEASE_NS}"
 echo
 kubectl get financialapi -n finance
 echo
-kubectl get deployments,statefulsets,services,hpa,pdb,networkpolicies,cronjobs,secrets,configmaps,pvc \
-  -n finance -l app.kubernetes.io/instance=prod
+kubectl get pods -n finance -o wide
 echo
-kubectl get events -n finance --field-selector involvedObject.kind=FinancialApi
+kubectl get deployments,statefulsets,services,hpa,pdb,networkpolicies,cronjobs,jobs,pvc -n finance -l app.kubernetes.io/instance=prod
+echo
+echo "The API the operator deployed, answering from its pods:"
+curl -s -H "X-API-Key: ${api_key}" "http://127.0.0.1:${API_PORT}/v1/companies/AAPL" | jq -c '{ticker: .tickers[0], name, cik}' 2>/dev/null || true
 
 cat <<EOF
 
@@ -140,16 +139,16 @@ Up in $((SECONDS - started))s. To use the cluster:
   export KUBECONFIG=${KUBECONFIG}
   export PATH=${BIN}:\$PATH      # kubectl, helm, etcdctl built for this cluster
   kubectl describe financialapi prod -n finance
-  kubectl patch financialapi prod -n finance --type merge -p '{"spec":{"autoscaling":{"minReplicas":5}}}'
-API server (log ${STATE}/api-server.log; every endpoint in docs/api.md):
-  curl -s localhost:18000/v1/companies/AAPL | jq .name
-  curl -s 'localhost:18000/v1/companies/AAPL/statements/income?period=annual&limit=2' | jq '.periods[0].items.epsDiluted'
-  curl -s localhost:18000/v1/frames/us-gaap/Assets/USD/CY2024Q4I | jq '.data[] | {entityName, val}'
-  curl -s 'localhost:18000/v1/companies?search=micro' | jq '.companies[0]'
-  curl -s localhost:18000/api/xbrl/companyconcept/CIK0000320193/us-gaap/Assets.json | jq '.units.USD[-1]'
-  curl -s localhost:18000/metrics | grep ^http_requests_total
-Operator:     as system:serviceaccount:${RELEASE_NS}:${RELEASE} (kubeconfig ${STATE}/operator.kubeconfig), log ${STATE}/operator.log, metrics http://127.0.0.1:18080/metrics, probes http://127.0.0.1:18081/readyz
-Databases:    postgresql://postgres:***@${DATABASE_URL#*@}   ${REDIS_URL}   (env in ${STATE}/databases/env)
-Logs:         ${STATE}/cluster/logs/  ${STATE}/databases/logs/
+  kubectl logs -n finance deploy/prod-api          # real pods: logs, exec, port-forward work
+  kubectl patch financialapi prod -n finance --type merge -p '{"spec":{"postgres":{"parameters":{"work_mem":"16MB"}}}}'
+The API (every endpoint in docs/api.md; API keys are on: the key is in secret prod-api-keys):
+  KEY=${api_key}
+  curl -s -H "X-API-Key: \$KEY" localhost:${API_PORT}/v1/companies/AAPL | jq .name
+  curl -s -H "X-API-Key: \$KEY" 'localhost:${API_PORT}/v1/companies/AAPL/statements/income?period=annual&limit=2' | jq '.periods[0].items.epsDiluted'
+  curl -s -H "X-API-Key: \$KEY" localhost:${API_PORT}/v1/frames/us-gaap/Assets/USD/CY2024Q4I | jq '.data[] | {entityName, val}'
+  curl -s -H "X-API-Key: \$KEY" localhost:${API_PORT}/api/xbrl/companyconcept/CIK0000320193/us-gaap/Assets.json | jq '.units.USD[-1]'
+  curl -s localhost:${API_PORT}/metrics | grep ^http_requests_total
+Operator:     kubectl logs -n ${RELEASE_NS} deploy/${RELEASE}
+Logs:         ${STATE}/cluster/logs/ (control plane and real node), ${STATE}/images.log
 Stop it all:  make down
 EOF

@@ -239,7 +239,11 @@ real-pod)
   kubectl apply -n "${WATCH_NS}" -f "${REPO_DIR}/examples/financialapi-minimal.yaml" >/dev/null
   wait_for 180 "FinancialApi minimal Ready" \
     bash -c "'${KUBECTL}' get financialapi minimal -n '${WATCH_NS}' -o jsonpath='{.status.phase}' | grep -qx Ready"
-  logs="$(kubectl logs -n "${RELEASE_NS}" -l "app.kubernetes.io/instance=${RELEASE}" --tail=-1 2>&1)"
+  # Each pod's whole log (a label selector would cut every pod's log to its last lines).
+  logs=""
+  for p in $(kubectl get pods -n "${RELEASE_NS}" -l "app.kubernetes.io/instance=${RELEASE}" -o name); do
+    logs+="$(kubectl logs -n "${RELEASE_NS}" "${p}" 2>&1)"$'\n'
+  done
   check "kubectl logs: one pod became leader" grep -q 'became leader' <<<"${logs}"
   expect_eq "lines with 'forbidden' in the operator logs" "0" "$(grep -ci forbidden <<<"${logs}" || true)"
   check "helm uninstall --wait" helm uninstall "${RELEASE}" -n "${RELEASE_NS}" --wait --timeout 120s
