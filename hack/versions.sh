@@ -7,6 +7,8 @@ HELM_VERSION="${HELM_VERSION:-v3.19.5}"
 # The Go that builds them (hack/lib/go-toolchain.sh fetches it when the `go` on PATH is older). The
 # highest `go` line among the modules built is etcd v3.6.16's `go 1.26.0` (with `toolchain go1.26.10`);
 # coredns v1.14.7 says 1.25.0, kubernetes v1.34.4, kwok v0.7.0 and helm v3.19.5 say 1.24.0.
+# GO_MINIMUM_VERSION is that highest line: a `go` on PATH at least that new is used as it is.
+GO_MINIMUM_VERSION="${GO_MINIMUM_VERSION:-go1.26.0}"
 GO_TOOLCHAIN_VERSION="${GO_TOOLCHAIN_VERSION:-go1.26.10}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.14.7}"
 CRI_TOOLS_VERSION="${CRI_TOOLS_VERSION:-v1.34.0}"

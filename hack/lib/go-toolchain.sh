@@ -103,12 +103,15 @@ go_toolchain_fetch() {
   rm -rf "${tmp}"
 }
 
-# ensure_go_toolchain: afterwards `go` on PATH is GO_TOOLCHAIN_VERSION or newer, or it has failed with a
-# message (returns 1). Exports PATH (and GOROOT, GOPROXY, GOSUMDB when it switched toolchains).
+# ensure_go_toolchain: afterwards `go` on PATH is GO_MINIMUM_VERSION or newer (the one on PATH when it
+# is, else GO_TOOLCHAIN_VERSION, fetched), or it has failed with a message (returns 1). Exports PATH (and
+# GOROOT, GOPROXY, GOSUMDB when it switched toolchains).
 ensure_go_toolchain() {
   local want="${GO_TOOLCHAIN_VERSION}" have platform dest
   have="$(go_toolchain_current)"
-  if [[ -n "${have}" ]] && go_version_at_least "${have}" "${want}"; then
+  # A go that satisfies every module's `go` line builds them as it is: no download, and its build
+  # cache stays valid.
+  if [[ -n "${have}" ]] && go_version_at_least "${have}" "${GO_MINIMUM_VERSION:-${want}}"; then
     return 0
   fi
   platform="$(go_toolchain_platform)"
@@ -118,7 +121,7 @@ ensure_go_toolchain() {
       go_toolchain_log "no 'go' found: install Go (Debian: apt-get install golang-go, any version) so ${want} can be fetched through the Go module proxy, or put Go ${want#go} or newer on PATH"
       return 1
     fi
-    go_toolchain_log "${have} is older than ${want} (the pin in hack/versions.sh)"
+    go_toolchain_log "${have} is older than ${GO_MINIMUM_VERSION:-${want}}, which the pinned modules need; fetching ${want}"
     mkdir -p "${dest%/*}" || return 1
     go_toolchain_fetch "${want}" "${platform}" "${dest}" || return 1
   fi

@@ -61,6 +61,16 @@ class RealNodeTest : public RealNodeFixture {
     ASSERT_TRUE(created.ok()) << created.status();
     ASSERT_TRUE(WaitForPodReady(name)) << Describe(name);
   }
+
+  // A pod with redis-cli that idles, for `kubectl exec` to connect from.
+  void StartClient(const std::string& name) {
+    Json container = {{"name", "client"},
+                      {"image", Image("REDIS_IMAGE")},
+                      {"imagePullPolicy", "Never"},
+                      {"command", Json::array({"sleep", "3600"})}};
+    CreatePod(name, {{"app", name}}, container);
+    ASSERT_TRUE(WaitForPodRunning(name)) << Describe(name);
+  }
 };
 
 TEST_F(RealNodeTest, PodRunsInContainerdAndKubectlLogsAndExecReachIt) {
@@ -95,12 +105,7 @@ TEST_F(RealNodeTest, ServiceAnswersFromTheHostAndFromAPodByItsDnsName) {
   EXPECT_TRUE(testing::WaitFor([&] { return (reply = RedisPing(cluster_ip, 6379)) == "+PONG\r\n"; }, 60s, 500ms))
       << "from the host to " << cluster_ip << ":6379: '" << reply << "'";
 
-  Json client_container = {{"name", "client"},
-                           {"image", Image("REDIS_IMAGE")},
-                           {"imagePullPolicy", "Never"},
-                           {"command", Json::array({"sleep", "3600"})}};
-  CreatePod("client", {{"app", "client"}}, client_container);
-  ASSERT_TRUE(WaitForPodRunning("client")) << Describe("client");
+  ASSERT_NO_FATAL_FAILURE(StartClient("client"));
   const std::string name = "cache." + ns() + ".svc.cluster.local";
   std::pair<int, std::string> result;
   EXPECT_TRUE(testing::WaitFor([&] {
@@ -111,12 +116,7 @@ TEST_F(RealNodeTest, ServiceAnswersFromTheHostAndFromAPodByItsDnsName) {
 
 TEST_F(RealNodeTest, NetworkPolicyIsEnforcedByTheEngine) {
   ASSERT_NO_FATAL_FAILURE(StartRedis("cache"));
-  Json client_container = {{"name", "client"},
-                           {"image", Image("REDIS_IMAGE")},
-                           {"imagePullPolicy", "Never"},
-                           {"command", Json::array({"sleep", "3600"})}};
-  CreatePod("client", {{"app", "client"}}, client_container);
-  ASSERT_TRUE(WaitForPodRunning("client")) << Describe("client");
+  ASSERT_NO_FATAL_FAILURE(StartClient("client"));
   auto ping = [&] { return testing::Kubectl("exec -n " + ns() + " client -- timeout 3 redis-cli -h cache ping"); };
   std::pair<int, std::string> result;
   ASSERT_TRUE(testing::WaitFor([&] { return (result = ping()).second == "PONG\n"; }, 60s, 1s)) << result.second;
