@@ -290,5 +290,88 @@ TEST_F(PlatformTest, TheBackupJobWritesADumpThatRestoresWithTheSameRowCounts) {
   EXPECT_EQ(tables, 6) << output;
 }
 
+// The pods of `selector` once they are all Ready, on the current template (the config-hash annotation of
+// `workload`'s pod template) and `count` of them; empty while a rollout is still going.
+Json RolledPods(kube::Client& client, const std::string& ns, const kube::ResourceType& type, const std::string& workload,
+                const std::string& selector, int count) {
+  auto owner = client.Get(type, ns, workload);
+  if (!owner.ok()) return Json();
+  const std::string hash =
+      (*owner)["spec"]["template"]["metadata"]["annotations"].value(platform::kConfigHashAnnotation, "");
+  auto pods = client.List(kube::resources::kPods, ns, {.label_selector = selector});
+  if (!pods.ok()) return Json();
+  Json current = Json::array();
+  for (const auto& pod : (*pods)["items"]) {
+    if (pod["metadata"].contains("deletionTimestamp")) return Json();
+    if (pod["metadata"]["annotations"].value(platform::kConfigHashAnnotation, "") != hash) return Json();
+    bool ready = false;
+    for (const auto& condition : pod["status"].value("conditions", Json::array())) {
+      if (condition.value("type", "") == "Ready") ready = condition.value("status", "") == "True";
+    }
+    if (!ready) return Json();
+    current.push_back(pod);
+  }
+  return static_cast<int>(current.size()) == count ? current : Json();
+}
+
+// Last in the suite: it changes the platform the tests above looked at.
+TEST_F(PlatformTest, ChangesToPostgresRedisAndTheApiImageRollTheRealPodsAndTheApiServesAgain) {
+  const std::string instance = std::string(platform::kInstanceLabel) + "=" + api().name + ",";
+  const std::string postgres = platform::PostgresName(api()), redis = platform::RedisName(api());
+  auto before = client_->Get(kube::resources::kPods, ns(), postgres + "-0");
+  ASSERT_TRUE(before.ok()) << before.status();
+
+  // The same API image under a second name, as a new release would be: the Deployment must roll.
+  const auto node = testing::RealNodeEnvironment();
+  const std::string image = Image("API_IMAGE"), next_image = image + "-next";
+  ASSERT_EQ(testing::RunShell("ctr --address " + node.at("REAL_NODE_CONTAINERD_SOCKET") + " -n k8s.io images tag --force " +
+                              image + " " + next_image),
+            0);
+
+  auto patched = client_->MergePatch(platform::kFinancialApis, ns(), api().name,
+                                     {{"spec", {{"postgres", {{"parameters", {{"work_mem", "24MB"}}}}},
+                                                {"redis", {{"maxMemoryPolicy", "volatile-lru"}}},
+                                                {"api", {{"image", next_image}}}}}});
+  ASSERT_TRUE(patched.ok()) << patched.status();
+  const auto generation = patched->value("/metadata/generation"_json_pointer, std::int64_t{0});
+
+  Json pods;
+  ASSERT_TRUE(testing::WaitFor([&] {
+    pods = RolledPods(*client_, ns(), kube::resources::kStatefulSets, postgres,
+                      instance + std::string(platform::kComponentLabel) + "=database", 1);
+    return !pods.empty() && pods[0]["metadata"]["uid"] != (*before)["metadata"]["uid"];
+  }, 300s, 1s)) << testing::Kubectl("get pods -n " + ns()).second;
+  const auto [code, work_mem] = Exec(postgres + "-0", "psql -U " + api().spec.postgres.user + " -d " +
+                                                          api().spec.postgres.database + " -Atc 'SHOW work_mem'");
+  EXPECT_EQ(work_mem, "24MB\n") << "the new postgresql.conf is what the new pod runs";
+
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return !RolledPods(*client_, ns(), kube::resources::kStatefulSets, redis,
+                       instance + std::string(platform::kComponentLabel) + "=cache", 1).empty();
+  }, 300s, 1s)) << testing::Kubectl("get pods -n " + ns()).second;
+  const std::string password = SecretValue(redis, "REDIS_PASSWORD");
+  std::pair<int, std::string> policy;
+  EXPECT_TRUE(testing::WaitFor([&] {
+    policy = Exec(redis + "-0", "redis-cli --no-auth-warning -a " + password + " CONFIG GET maxmemory-policy");
+    return policy.second == "maxmemory-policy\nvolatile-lru\n";
+  }, 60s, 1s)) << policy.second;
+
+  ASSERT_TRUE(testing::WaitFor([&] {
+    pods = RolledPods(*client_, ns(), kube::resources::kDeployments, platform::ApiName(api()),
+                      instance + std::string(platform::kComponentLabel) + "=api", api().spec.autoscaling.min_replicas);
+    return !pods.empty();
+  }, 300s, 1s)) << testing::Kubectl("get pods -n " + ns()).second;
+  for (const auto& pod : pods) EXPECT_EQ(pod["spec"]["containers"][0]["image"], next_image) << pod["metadata"]["name"];
+
+  std::pair<int, std::string> answer;
+  EXPECT_TRUE(testing::WaitFor([&] { return (answer = GetThroughService("/v1/companies/AAPL")).first == 200; }, 60s, 1s))
+      << answer.first << " " << answer.second;
+  EXPECT_TRUE(testing::WaitFor([&] {
+    auto object = client_->Get(platform::kFinancialApis, ns(), api().name);
+    return object.ok() && object->value("/status/phase"_json_pointer, "") == "Ready" &&
+           object->value("/status/observedGeneration"_json_pointer, std::int64_t{0}) == generation;
+  }, 300s, 1s)) << "the FinancialApi is Ready again at generation " << generation;
+}
+
 }  // namespace
 }  // namespace financialapi::real
