@@ -94,25 +94,21 @@ class PlatformTest : public ::testing::Test {
     return testing::Kubectl("exec -n " + ns() + " " + pod + " -- " + command);
   }
 
-  // Runs `script` with `sh -c` in a pod of `image` on the real node, with `labels` (instance added),
-  // until it ends; its exit code (-1 on timeout) and logs.
+  // Runs `script` with `sh -c` in a pod of `image` on the real node, with `labels` (instance added) and
+  // `pod_extra`/`container_extra` merged into its pod and container, until it ends; its exit code (-1
+  // on timeout) and logs.
   static std::pair<int, std::string> RunPod(const std::string& name, const std::string& image, const Json& labels,
-                                            const std::string& script, Json extra_spec = Json::object()) {
+                                            const std::string& script, const Json& pod_extra = Json::object(),
+                                            const Json& container_extra = Json::object()) {
+    Json container = {{"name", "main"}, {"image", image}, {"imagePullPolicy", "IfNotPresent"},
+                      {"command", Json::array({"sh", "-c", script})}};
+    container.update(container_extra);
     Json spec = RealNodePlacement(testing::RealNodeEnvironment().at("REAL_NODE_TAINT_KEY"));
-    spec.update(extra_spec);
+    spec.update(pod_extra);
     spec["restartPolicy"] = "Never";
     spec["enableServiceLinks"] = false;
     spec["securityContext"] = {{"runAsNonRoot", true}, {"runAsUser", 70}, {"runAsGroup", 70}};
-    spec["containers"] = Json::array({{{"name", "main"}, {"image", image}, {"imagePullPolicy", "IfNotPresent"},
-                                        {"command", Json::array({"sh", "-c", script})}}});
-    if (extra_spec.contains("env")) {
-      spec["containers"][0]["env"] = extra_spec["env"];
-      spec.erase("env");
-    }
-    if (extra_spec.contains("volumeMounts")) {
-      spec["containers"][0]["volumeMounts"] = extra_spec["volumeMounts"];
-      spec.erase("volumeMounts");
-    }
+    spec["containers"] = Json::array({container});
     Json pod_labels = labels;
     pod_labels["app.kubernetes.io/instance"] = api().name;
     auto created = client_->Create(kube::resources::kPods, {{"apiVersion", "v1"}, {"kind", "Pod"},
@@ -163,10 +159,9 @@ class PlatformTest : public ::testing::Test {
     if (!service.ok()) return {0, service.status().ToString()};
     const std::string url = "http://" + (*service)["spec"].value("clusterIP", "") + ":" +
                             std::to_string(api().spec.service_port) + path;
+    const std::string key_header = with_key ? std::string("-H 'X-API-Key: ") + kApiKey + "' " : "";
     std::string output;
-    testing::RunShell("curl -s -m 10 -w '\\n%{http_code}' " + std::string(with_key ? "-H 'X-API-Key: " : "") +
-                          (with_key ? std::string(kApiKey) + "' " : "") + "'" + url + "'",
-                      &output);
+    testing::RunShell("curl -s -m 10 -w '\\n%{http_code}' " + key_header + "'" + url + "'", &output);
     const auto newline = output.rfind('\n');
     if (newline == std::string::npos) return {0, output};
     return {std::atoi(output.c_str() + newline + 1), output.substr(0, newline)};
@@ -271,12 +266,15 @@ TEST_F(PlatformTest, TheBackupJobWritesADumpThatRestoresWithTheSameRowCounts) {
       "  echo \"$table live=$(psql -Atc \"SELECT count(*) FROM $table\" \"$DIRECT_DATABASE_URL\")"
       " restored=$(psql -Atc \"SELECT count(*) FROM $table\" \"$restored\")\"\n"
       "done\n";
-  Json extra = {{"volumes", Json::array({{{"name", "backups"}, {"persistentVolumeClaim", {{"claimName", api().name + "-backups"}}}}})},
-                {"volumeMounts", Json::array({{{"name", "backups"}, {"mountPath", "/backups"}}})},
-                {"env", Json::array({{{"name", "DIRECT_DATABASE_URL"},
-                                      {"valueFrom", {{"secretKeyRef", {{"name", platform::ConnectionSecretName(api())},
-                                                                       {"key", "DIRECT_DATABASE_URL"}}}}}}})}};
-  const auto [code, output] = RunPod("restore", Image("POSTGRES_IMAGE"), {{"app.kubernetes.io/component", "backup"}}, script, extra);
+  const Json pod_extra = {
+      {"volumes", Json::array({{{"name", "backups"}, {"persistentVolumeClaim", {{"claimName", api().name + "-backups"}}}}})}};
+  const Json container_extra = {
+      {"volumeMounts", Json::array({{{"name", "backups"}, {"mountPath", "/backups"}}})},
+      {"env", Json::array({{{"name", "DIRECT_DATABASE_URL"},
+                            {"valueFrom", {{"secretKeyRef", {{"name", platform::ConnectionSecretName(api())},
+                                                             {"key", "DIRECT_DATABASE_URL"}}}}}}})}};
+  const auto [code, output] = RunPod("restore", Image("POSTGRES_IMAGE"), {{"app.kubernetes.io/component", "backup"}},
+                                     script, pod_extra, container_extra);
   ASSERT_EQ(code, 0) << output;
   int tables = 0;
   for (const std::string_view line : SplitAndTrim(output, '\n')) {

@@ -7,23 +7,15 @@
 #include <mutex>
 
 #include "financialapi/common/file.h"
-#include "financialapi/common/strings.h"
 #include "support/yaml_json.h"
 
 namespace financialapi::real {
 namespace {
 
 std::map<std::string, std::string> LoadImages() {
-  std::map<std::string, std::string> images;
   std::string output;
-  if (testing::RunShell(std::string(FINANCIALAPI_SOURCE_DIR) + "/hack/build-images.sh --print-env", &output) != 0) {
-    return images;
-  }
-  for (const std::string_view line : SplitAndTrim(output, '\n')) {
-    const auto equals = line.find('=');
-    if (equals != std::string_view::npos) images[std::string(line.substr(0, equals))] = std::string(line.substr(equals + 1));
-  }
-  return images;
+  if (testing::RunShell(std::string(FINANCIALAPI_SOURCE_DIR) + "/hack/build-images.sh --print-env", &output) != 0) return {};
+  return testing::ParseEnvLines(output);
 }
 
 bool PodCondition(const Json& pod, const std::string& type) {

@@ -69,15 +69,20 @@ std::pair<int, std::string> Kubectl(const std::string& args) {
   return {code, output};
 }
 
-std::map<std::string, std::string> RealNodeEnvironment() {
+std::map<std::string, std::string> ParseEnvLines(std::string_view text) {
   std::map<std::string, std::string> values;
-  auto text = ReadFile(StateDir() + "/cluster/real-node.env");
-  if (!text.ok()) return values;
-  for (const std::string_view line : SplitAndTrim(*text, '\n')) {
+  for (const std::string_view line : SplitAndTrim(text, '\n')) {
     const auto equals = line.find('=');
-    if (equals != std::string_view::npos) values[std::string(line.substr(0, equals))] = std::string(line.substr(equals + 1));
+    if (equals != std::string_view::npos && !line.starts_with('#')) {
+      values[std::string(line.substr(0, equals))] = std::string(line.substr(equals + 1));
+    }
   }
   return values;
+}
+
+std::map<std::string, std::string> RealNodeEnvironment() {
+  auto text = ReadFile(StateDir() + "/cluster/real-node.env");
+  return text.ok() ? ParseEnvLines(*text) : std::map<std::string, std::string>{};
 }
 
 int FreePort() {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "financialapi/kube/client.h"
 
@@ -33,6 +34,9 @@ int RunShell(const std::string& line, std::string* output = nullptr);
 
 // Runs the cluster's kubectl with the admin kubeconfig and `args` (shell words); exit code and output.
 std::pair<int, std::string> Kubectl(const std::string& args);
+
+// The KEY=VALUE lines of an env file (blank lines and # comments skipped).
+std::map<std::string, std::string> ParseEnvLines(std::string_view text);
 
 // The real node's addresses and names (hack/local-cluster's real-node.env: REAL_NODE_NAME,
 // REAL_NODE_IP, REAL_NODE_HOST_IP, REAL_NODE_POD_CIDR, …); empty when the cluster has no real node.
