@@ -34,7 +34,12 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
-  return {code_, std::string(context) + ": " + message_};
+  return {code_, std::string(context) + ": " + message_, reason_};
+}
+
+Status Status::WithReason(std::string reason) const {
+  if (ok()) return *this;
+  return {code_, message_, std::move(reason)};
 }
 
 }  // namespace financialapi

@@ -71,13 +71,14 @@ namespace {
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
 // The failure of a statement as a Status: Unavailable when the connection is gone, InvalidArgument
-// ("<what>: ...") otherwise, with the SQLSTATE in the message.
+// ("<what>: ...") otherwise; the SQLSTATE is the Status's reason and is also in the message.
 Status StatementError(const PGconn* connection, const PGresult* result, std::string_view what = "query failed") {
   const char* sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string message = result ? std::string(Trim(PQresultErrorMessage(result))) : ConnectionError(connection);
   if (sqlstate != nullptr) message += " (SQLSTATE " + std::string(sqlstate) + ")";
-  if (IsConnectionLoss(connection, sqlstate)) return Unavailable("PostgreSQL connection lost: " + message);
-  return InvalidArgument(std::string(what) + ": " + message);
+  const std::string reason = sqlstate != nullptr ? sqlstate : "";
+  if (IsConnectionLoss(connection, sqlstate)) return Unavailable("PostgreSQL connection lost: " + message).WithReason(reason);
+  return InvalidArgument(std::string(what) + ": " + message).WithReason(reason);
 }
 
 bool Succeeded(const PGresult* result) {

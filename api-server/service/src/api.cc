@@ -7,6 +7,7 @@
 
 #include "financialapi/common/sha256.h"
 #include "financialapi/common/strings.h"
+#include "financialapi/db/postgres.h"
 #include "financialapi/store/queries.h"
 #include "financialapi/store/schema.h"
 #include "financialapi/store/statements.h"
@@ -239,10 +240,10 @@ StatusOr<json> FinancialApi::WithDatabase(const std::function<StatusOr<json>(db:
       metrics_.SetDependencyUp("postgres", false);
       return Unavailable("PostgreSQL is unavailable: " + error.message());
     }
-    if (error.message().find("SQLSTATE 42P01") != std::string::npos) {
+    if (error.reason() == db::kSqlStateUndefinedTable) {
       return Unavailable("the database schema is not set up yet (financial-api-server migrate)");
     }
-    if (error.message().find("SQLSTATE 57014") != std::string::npos) {
+    if (error.reason() == db::kSqlStateQueryCanceled) {
       return Unavailable("the query took longer than " + std::to_string(config_.statement_timeout_ms) + " ms");
     }
     if (error.code() != StatusCode::kNotFound) {

@@ -43,7 +43,8 @@ Status StatusFromTransportError(const std::exception& error, const std::string& 
       return Timeout(what + ": no answer from " + server + " in time");
     }
     if (code == std::errc::connection_refused) {
-      return Unavailable(what + ": connection to " + server + " refused (is the API server running?)");
+      return Unavailable(what + ": connection to " + server + " refused (is the API server running?)")
+          .WithReason(std::string(kReasonConnectionRefused));
     }
   }
   if (message.find("handshake") != std::string::npos || message.find("certificate") != std::string::npos ||
@@ -75,7 +76,7 @@ std::string VerbOf(const HttpRequest& request, const std::string& path_only) {
 bool MayRetry(const std::string& method, const Status& status) {
   if (!IsTransient(status)) return false;
   if (method != "POST") return true;
-  return status.message().find("refused") != std::string::npos;
+  return status.reason() == kReasonConnectionRefused;
 }
 
 struct Answer {

@@ -58,12 +58,12 @@ Status StatusFromApiResponse(int http_status, const std::string& body, const std
   if (!reason.empty()) text += " " + reason;
   if (namespace_terminating) text += " (" + std::string(kNamespaceTerminatingCause) + ")";
   if (!message.empty()) text += ": " + message;
-  return {namespace_terminating ? StatusCode::kFailedPrecondition : CodeFor(http_status, reason), std::move(text)};
+  if (namespace_terminating) return {StatusCode::kFailedPrecondition, std::move(text), std::string(kNamespaceTerminatingCause)};
+  return {CodeFor(http_status, reason), std::move(text), std::move(reason)};
 }
 
 bool IsNamespaceTerminating(const Status& status) {
-  return status.code() == StatusCode::kFailedPrecondition &&
-         status.message().find(" (" + std::string(kNamespaceTerminatingCause) + ")") != std::string::npos;
+  return status.code() == StatusCode::kFailedPrecondition && status.reason() == kNamespaceTerminatingCause;
 }
 
 bool IsTransient(const Status& status) {

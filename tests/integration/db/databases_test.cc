@@ -49,6 +49,16 @@ TEST(PostgresTest, WritesAndReadsBackWithParameters) {
   EXPECT_TRUE(pg->ExecuteScript("DROP TABLE " + table).ok());
 }
 
+TEST(PostgresTest, AStatementTimeoutCarriesItsSqlStateAsTheReason) {
+  auto pg = ConnectPostgres();
+  ASSERT_NE(pg, nullptr);
+  ASSERT_TRUE(pg->Execute("SET statement_timeout = 50").ok());
+  auto slow = pg->Execute("SELECT pg_sleep(2)");
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.status().reason(), kSqlStateQueryCanceled) << slow.status();
+  EXPECT_TRUE(pg->IsHealthy()) << "a cancelled statement leaves the connection usable";
+}
+
 TEST(PostgresTest, SqlErrorsAreValuesWithTheSqlState) {
   auto pg = ConnectPostgres();
   ASSERT_NE(pg, nullptr);
@@ -56,6 +66,7 @@ TEST(PostgresTest, SqlErrorsAreValuesWithTheSqlState) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(result.status().message().find("42P01"), std::string::npos) << result.status();
+  EXPECT_EQ(result.status().reason(), db::kSqlStateUndefinedTable) << result.status();
   EXPECT_TRUE(pg->IsHealthy()) << "a SQL error must not break the connection";
 }
 
@@ -135,6 +146,7 @@ TEST(PostgresTest, PreparedStatementsArePreparedOnceAndAnswerLikeUnpreparedOnes)
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(broken.status().message().find("42P01"), std::string::npos);
+  EXPECT_EQ(broken.status().reason(), db::kSqlStateUndefinedTable) << broken.status();
 }
 
 }  // namespace

@@ -28,6 +28,16 @@ TEST(StatusTest, OkAndErrorsRenderForHumans) {
   EXPECT_EQ(missing.WithContext("reconciling").code(), StatusCode::kNotFound);
 }
 
+TEST(StatusTest, AReasonSurvivesContextAndAnOkStatusTakesNone) {
+  const Status refused = Unavailable("connect").WithReason("ConnectionRefused");
+  EXPECT_EQ(refused.reason(), "ConnectionRefused");
+  EXPECT_EQ(refused.WithContext("GET /version").reason(), "ConnectionRefused");
+  EXPECT_EQ(refused.WithContext("GET /version").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Status::Ok().WithReason("x").reason(), "");
+  EXPECT_TRUE(Status::Ok().WithReason("x").ok());
+  EXPECT_EQ(NotFound("x").reason(), "") << "no reason unless a producer sets one";
+}
+
 TEST(StatusTest, StatusOrCarriesValueOrError) {
   auto good = Doubled(21);
   ASSERT_TRUE(good.ok());

@@ -30,6 +30,20 @@ TEST(ApiErrorTest, MapsStatusReasonsToCodes) {
   EXPECT_EQ(StatusFromApiResponse(500, "boom", "").code(), StatusCode::kInternal);
 }
 
+TEST(ApiErrorTest, TheKubernetesReasonIsCarriedForCallersToBranchOn) {
+  EXPECT_EQ(StatusFromApiResponse(409, R"({"kind":"Status","reason":"AlreadyExists"})", "").reason(), "AlreadyExists");
+  EXPECT_EQ(StatusFromApiResponse(422, R"({"kind":"Status","reason":"Invalid"})", "").reason(), "Invalid");
+  EXPECT_EQ(StatusFromApiResponse(404, R"({"kind":"Status","reason":"NotFound"})", "")
+                .WithContext("reading the lease").reason(),
+            "NotFound")
+      << "context must not lose the reason";
+  EXPECT_EQ(StatusFromApiResponse(502, "<html>bad gateway</html>", "").reason(), "") << "no Status body, no reason";
+  // A message that merely mentions the cause is not the cause.
+  const Status mentions = StatusFromApiResponse(
+      403, R"({"kind":"Status","reason":"Forbidden","message":"user cannot create (NamespaceTerminating)"})", "");
+  EXPECT_FALSE(IsNamespaceTerminating(mentions)) << mentions;
+}
+
 TEST(ApiErrorTest, InvalidListsFieldCauses) {
   const std::string invalid = R"({"kind":"Status","reason":"Invalid","code":422,
     "message":"Deployment.apps \"bad\" is invalid",
@@ -105,6 +119,8 @@ TEST(ClientTest, ConnectionRefusedIsUnavailable) {
   auto answer = (*client)->Request({.path_and_query = "/version"});
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.status().code(), StatusCode::kUnavailable) << answer.status();
+  // The POST retry decision reads this reason, not the message text.
+  EXPECT_EQ(answer.status().reason(), kReasonConnectionRefused) << answer.status();
 }
 
 }  // namespace

@@ -37,23 +37,38 @@ class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message, std::string reason)
+      : code_(code), message_(std::move(message)), reason_(std::move(reason)) {}
 
   static Status Ok() { return {}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  // A machine-readable reason finer than the code, for callers to branch on instead of searching the
+  // message: the Kubernetes Status `reason` ("AlreadyExists", "NamespaceTerminating"), a PostgreSQL
+  // SQLSTATE ("42P01"), or one of the project's own tokens (kReasonConnectionRefused). Empty when the
+  // producer had none.
+  const std::string& reason() const { return reason_; }
 
   // "NotFound: deployments.apps \"x\" not found"
   std::string ToString() const;
 
-  // Returns a copy whose message is prefixed with `context` ("loading kubeconfig: ...").
+  // Returns a copy whose message is prefixed with `context` ("loading kubeconfig: ..."); the code and
+  // the reason are kept.
   Status WithContext(std::string_view context) const;
+
+  // Returns a copy carrying `reason` (an OK status stays OK and carries none).
+  Status WithReason(std::string reason) const;
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string reason_;
 };
+
+// Reasons the project itself produces (the others come from the Kubernetes API or PostgreSQL).
+inline constexpr std::string_view kReasonConnectionRefused = "ConnectionRefused";
 
 inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 

@@ -15,6 +15,10 @@ struct pg_conn;
 
 namespace financialapi::db {
 
+// SQLSTATEs callers branch on (Status::reason() of a failed Execute).
+inline constexpr std::string_view kSqlStateUndefinedTable = "42P01";
+inline constexpr std::string_view kSqlStateQueryCanceled = "57014";  // statement_timeout fired
+
 // Rows of a query result in libpq's text format; a SQL NULL is nullopt.
 struct QueryResult {
   std::vector<std::string> columns;
@@ -44,8 +48,8 @@ class PostgresConnection {
   PostgresConnection& operator=(const PostgresConnection&) = delete;
 
   // Runs one statement with $1..$n text parameters. InvalidArgument for SQL errors the caller caused
-  // (syntax, constraint violations: the SQLSTATE is in the message), Unavailable when the connection
-  // is lost.
+  // (syntax, constraint violations), Unavailable when the connection is lost; either way the
+  // Status's reason() is the SQLSTATE when the server sent one (and the message repeats it).
   StatusOr<QueryResult> Execute(const std::string& sql, const std::vector<std::string>& params = {});
 
   // When on, Execute prepares each distinct SQL text once per connection (a named server-side

@@ -14,6 +14,8 @@ namespace financialapi::kube {
 // Timeout, 500 → Internal, 502/503 → Unavailable. `what` names the request ("GET /api/v1/...").
 // A 403 whose cause is NamespaceTerminating (a create in a namespace being deleted) is
 // FailedPrecondition: no permission is missing and no retry will succeed; see IsNamespaceTerminating.
+// The Status's reason() is the answer's `reason` ("AlreadyExists", "Invalid", "Conflict"), or
+// "NamespaceTerminating" for that 403; empty when the body was not a Kubernetes Status.
 Status StatusFromApiResponse(int http_status, const std::string& body, const std::string& what);
 
 // True when the API server refused a create because the namespace is being deleted.
