@@ -42,9 +42,11 @@ Status StatusFromTransportError(const std::exception& error, const std::string& 
     if (code == std::errc::timed_out || message.find("timed out") != std::string::npos) {
       return Timeout(what + ": no answer from " + server + " in time");
     }
-    if (code == std::errc::connection_refused) {
-      return Unavailable(what + ": connection to " + server + " refused (is the API server running?)")
-          .WithReason(std::string(kReasonConnectionRefused));
+    // cpprestsdk's asio client reports a refused connect, once every resolved endpoint has failed, as
+    // "Failed to connect to any resolved endpoint" with EHOSTUNREACH; either way no request was sent.
+    if (code == std::errc::connection_refused || code == std::errc::host_unreachable) {
+      return Unavailable(what + ": cannot connect to " + server + " (is the API server running?): " + message)
+          .WithReason(std::string(kReasonConnectFailed));
     }
   }
   if (message.find("handshake") != std::string::npos || message.find("certificate") != std::string::npos ||
@@ -72,11 +74,11 @@ std::string VerbOf(const HttpRequest& request, const std::string& path_only) {
 }
 
 // Requests a repeat may not harm: everything but POST (a retried create may meet AlreadyExists,
-// which callers handle, so POST is retried only when the connection was refused outright).
+// which callers handle, so POST is retried only when no connection was made).
 bool MayRetry(const std::string& method, const Status& status) {
   if (!IsTransient(status)) return false;
   if (method != "POST") return true;
-  return status.reason() == kReasonConnectionRefused;
+  return status.reason() == kReasonConnectFailed;
 }
 
 struct Answer {

@@ -29,9 +29,9 @@ TEST(StatusTest, OkAndErrorsRenderForHumans) {
 }
 
 TEST(StatusTest, AReasonSurvivesContextAndAnOkStatusTakesNone) {
-  const Status refused = Unavailable("connect").WithReason("ConnectionRefused");
-  EXPECT_EQ(refused.reason(), "ConnectionRefused");
-  EXPECT_EQ(refused.WithContext("GET /version").reason(), "ConnectionRefused");
+  const Status refused = Unavailable("connect").WithReason("ConnectFailed");
+  EXPECT_EQ(refused.reason(), "ConnectFailed");
+  EXPECT_EQ(refused.WithContext("GET /version").reason(), "ConnectFailed");
   EXPECT_EQ(refused.WithContext("GET /version").code(), StatusCode::kUnavailable);
   EXPECT_EQ(Status::Ok().WithReason("x").reason(), "");
   EXPECT_TRUE(Status::Ok().WithReason("x").ok());

@@ -40,7 +40,7 @@ TEST(ApiErrorTest, TheKubernetesReasonIsCarriedForCallersToBranchOn) {
   EXPECT_EQ(StatusFromApiResponse(502, "<html>bad gateway</html>", "").reason(), "") << "no Status body, no reason";
   // A message that merely mentions the cause is not the cause.
   const Status mentions = StatusFromApiResponse(
-      403, R"({"kind":"Status","reason":"Forbidden","message":"user cannot create (NamespaceTerminating)"})", "");
+      403, R"json({"kind":"Status","reason":"Forbidden","message":"user cannot create (NamespaceTerminating)"})json", "");
   EXPECT_FALSE(IsNamespaceTerminating(mentions)) << mentions;
 }
 
@@ -120,7 +120,7 @@ TEST(ClientTest, ConnectionRefusedIsUnavailable) {
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.status().code(), StatusCode::kUnavailable) << answer.status();
   // The POST retry decision reads this reason, not the message text.
-  EXPECT_EQ(answer.status().reason(), kReasonConnectionRefused) << answer.status();
+  EXPECT_EQ(answer.status().reason(), kReasonConnectFailed) << answer.status();
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   // A machine-readable reason finer than the code, for callers to branch on instead of searching the
   // message: the Kubernetes Status `reason` ("AlreadyExists", "NamespaceTerminating"), a PostgreSQL
-  // SQLSTATE ("42P01"), or one of the project's own tokens (kReasonConnectionRefused). Empty when the
+  // SQLSTATE ("42P01"), or one of the project's own tokens (kReasonConnectFailed). Empty when the
   // producer had none.
   const std::string& reason() const { return reason_; }
 
@@ -68,7 +68,9 @@ class [[nodiscard]] Status {
 };
 
 // Reasons the project itself produces (the others come from the Kubernetes API or PostgreSQL).
-inline constexpr std::string_view kReasonConnectionRefused = "ConnectionRefused";
+// The TCP connection was never established (refused, unreachable), so no request reached the server
+// and even a non-idempotent one may be retried.
+inline constexpr std::string_view kReasonConnectFailed = "ConnectFailed";
 
 inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 
