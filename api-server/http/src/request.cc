@@ -49,8 +49,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 bool ParseTarget(Request& request) {
   std::string_view rest = request.target;
   request.path.clear();
+  request.raw_path.clear();
   if (rest == "*") {  // OPTIONS *
     request.path = "*";
+    request.raw_path = "*";
     request.query.clear();
     return true;
   }
@@ -61,6 +63,7 @@ bool ParseTarget(Request& request) {
         rest = "/";
       } else if (rest[start] == '?') {
         request.path = "/";
+        request.raw_path = "/";
         rest = rest.substr(start);
       } else {
         rest = rest.substr(start);
@@ -73,7 +76,8 @@ bool ParseTarget(Request& request) {
   rest = rest.substr(0, rest.find('#'));
   const std::size_t question = rest.find('?');
   if (request.path.empty()) {
-    if (!financialapi::PercentDecode(rest.substr(0, question), false, request.path)) return false;
+    request.raw_path = rest.substr(0, question);
+    if (!financialapi::PercentDecode(request.raw_path, false, request.path)) return false;
     if (request.path.find('\0') != std::string::npos) return false;
   }
   if (question == std::string_view::npos) {
@@ -84,6 +88,8 @@ bool ParseTarget(Request& request) {
 }
 
 }  // namespace internal
+
+bool ParseRequestTarget(Request& request) { return internal::ParseTarget(request); }
 
 std::optional<std::string_view> Request::HeaderValue(std::string_view name) const {
   for (const Header& header : headers) {
@@ -98,37 +104,6 @@ std::optional<std::string_view> Request::QueryValue(std::string_view name) const
   }
   return std::nullopt;
 }
-
-namespace {
-
-// Length of the well-formed UTF-8 sequence starting at text[i], or 0 when it is not one (stray
-// continuation bytes, overlong forms, surrogates, beyond U+10FFFF).
-std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  unsigned char min = 0x80, max = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) min = 0xA0;
-    if (lead == 0xED) max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) min = 0x90;
-    if (lead == 0xF4) max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size() || byte(i + 1) < min || byte(i + 1) > max) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
-}  // namespace
 
 Response ErrorResponse(int status, std::string_view message) {
   Response response;

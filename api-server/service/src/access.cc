@@ -102,34 +102,68 @@ std::string TrustedProxies::ClientAddress(std::string_view peer, std::string_vie
   return client;
 }
 
-RateLimiter::RateLimiter(double rate_per_second, double burst, const Clock& clock)
-    : rate_(rate_per_second), burst_(burst), clock_(clock), next_sweep_(clock.Now()) {}
+namespace {
+
+Clock::Duration RefillTime(double rate, double burst) {
+  if (rate <= 0) return Clock::Duration::zero();
+  return std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(burst / rate));
+}
+
+}  // namespace
+
+RateLimiter::RateLimiter(double rate_per_second, double burst, const Clock& clock, std::size_t max_clients)
+    : rate_(rate_per_second),
+      burst_(burst),
+      clock_(clock),
+      max_clients_(std::max<std::size_t>(1, max_clients)),
+      refill_time_(RefillTime(rate_per_second, burst)) {}
+
+RateLimiter::Decision RateLimiter::Refused(TokenBucket& bucket) {
+  const double wait = bucket.SecondsUntilAvailable();
+  return {.allowed = false, .retry_after_seconds = std::max(1, static_cast<int>(std::ceil(wait)))};
+}
 
 RateLimiter::Decision RateLimiter::Admit(const std::string& client) {
   if (rate_ <= 0) return {};
   const auto now = clock_.Now();
-  TokenBucket* bucket = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    if (now >= next_sweep_) SweepLocked(now);
-    auto& entry = buckets_[client];
-    if (!entry.bucket) entry.bucket = std::make_unique<TokenBucket>(rate_, burst_, clock_);
-    entry.last_used = now;
-    bucket = entry.bucket.get();
-    // Taken under the map lock: a sweep cannot drop the bucket between lookup and use.
-    if (bucket->TryTake()) return {};
-    const double wait = bucket->SecondsUntilAvailable();
-    return {.allowed = false, .retry_after_seconds = std::max(1, static_cast<int>(std::ceil(wait)))};
+  std::lock_guard lock(mutex_);
+  auto found = buckets_.find(client);
+  if (found == buckets_.end()) {
+    TrimLocked(now, 1);
+    recency_.push_front(client);
+    found = buckets_.emplace(client, Bucket{std::make_unique<TokenBucket>(rate_, burst_, clock_), now, recency_.begin()})
+                .first;
+  } else {
+    recency_.splice(recency_.begin(), recency_, found->second.recency);
+    found->second.last_used = now;
+    TrimLocked(now, 0);
   }
+  // Taken under the map lock: trimming cannot drop the bucket between lookup and use.
+  TokenBucket& bucket = *found->second.bucket;
+  if (bucket.TryTake()) return {};
+  return Refused(bucket);
 }
 
-void RateLimiter::SweepLocked(Clock::TimePoint now) {
-  // A bucket idle for burst/rate seconds has refilled completely: a new one behaves the same.
-  const auto refill = std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(burst_ / rate_));
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    it = (now - it->second.last_used >= refill) ? buckets_.erase(it) : std::next(it);
+RateLimiter::Decision RateLimiter::Peek(const std::string& client) {
+  if (rate_ <= 0) return {};
+  std::lock_guard lock(mutex_);
+  const auto found = buckets_.find(client);
+  if (found == buckets_.end()) return {};
+  TokenBucket& bucket = *found->second.bucket;
+  if (bucket.SecondsUntilAvailable() <= 0) return {};
+  return Refused(bucket);
+}
+
+void RateLimiter::TrimLocked(Clock::TimePoint now, std::size_t room) {
+  // recency_ is ordered by last use, so the idle buckets are all at its back: this costs what it drops.
+  while (!recency_.empty()) {
+    const auto& least_recent = buckets_.at(recency_.back());
+    // A bucket idle for burst/rate has refilled completely: a new one behaves the same.
+    const bool full_again = now - least_recent.last_used >= refill_time_;
+    if (!full_again && buckets_.size() + room <= max_clients_) break;
+    buckets_.erase(recency_.back());
+    recency_.pop_back();
   }
-  next_sweep_ = now + std::max<Clock::Duration>(refill, std::chrono::seconds(10));
 }
 
 std::size_t RateLimiter::TrackedClients() const {
@@ -137,8 +171,29 @@ std::size_t RateLimiter::TrackedClients() const {
   return buckets_.size();
 }
 
-ApiKeys::ApiKeys(std::optional<std::filesystem::path> file, std::chrono::seconds recheck_interval, const Clock& clock)
-    : file_(std::move(file)), recheck_interval_(recheck_interval), clock_(clock) {}
+std::string ClientBucket(std::string_view address) {
+  const auto bytes = ParseAddress(address);
+  if (!bytes) return "ip:" + std::string(address);
+  char text[INET6_ADDRSTRLEN] = {};
+  if (IsMappedIpv4(*bytes)) {
+    ::inet_ntop(AF_INET, bytes->data() + 12, text, sizeof text);
+    return "ip:" + std::string(text);
+  }
+  std::array<std::uint8_t, 16> network{};
+  std::memcpy(network.data(), bytes->data(), 8);
+  ::inet_ntop(AF_INET6, network.data(), text, sizeof text);
+  return "ip6:" + std::string(text) + "/64";
+}
+
+ApiKeys::ApiKeys(std::optional<std::filesystem::path> file, std::chrono::seconds recheck_interval, const Clock& clock,
+                 FileStatusListener on_file_status)
+    : file_(std::move(file)), recheck_interval_(recheck_interval), clock_(clock), on_file_status_(std::move(on_file_status)) {}
+
+void ApiKeys::SetFileStatusLocked(Status status) {
+  const bool changed = status.ok() != file_status_.ok() || status.message() != file_status_.message();
+  file_status_ = std::move(status);
+  if (changed && on_file_status_) on_file_status_(file_status_);
+}
 
 void ApiKeys::ReloadIfChangedLocked() {
   if (!file_) return;
@@ -148,19 +203,17 @@ void ApiKeys::ReloadIfChangedLocked() {
   std::error_code error;
   const auto mtime = std::filesystem::last_write_time(*file_, error);
   if (error) {
-    // A missing file means no keys: the Deployment mounts the Secret only when spec.apiKeys names one.
+    // Gone (the Secret lost its entry, or was deleted to revoke the keys): nobody is let in.
     hashes_.clear();
     loaded_mtime_.reset();
-    file_status_ = error == std::errc::no_such_file_or_directory
-                       ? Status::Ok()
-                       : Status(StatusCode::kPermissionDenied, file_->string() + ": " + error.message());
+    SetFileStatusLocked(Unavailable(file_->string() + ": " + error.message()));
     return;
   }
   if (loaded_mtime_ && *loaded_mtime_ == mtime) return;
   auto text = ReadFile(file_->string());
   if (!text.ok()) {
-    // Keep the keys we had: failing open on a transient read error would let anyone in.
-    file_status_ = text.status();
+    // Keep the keys we had: none when it never could be read, which lets nobody in.
+    SetFileStatusLocked(Unavailable(file_->string() + ": " + text.status().message()));
     return;
   }
   std::unordered_set<std::string> hashes;
@@ -172,25 +225,28 @@ void ApiKeys::ReloadIfChangedLocked() {
   }
   hashes_ = std::move(hashes);
   loaded_mtime_ = mtime;
-  file_status_ = Status::Ok();
-}
-
-bool ApiKeys::Enabled() {
-  std::lock_guard lock(mutex_);
-  ReloadIfChangedLocked();
-  return !hashes_.empty();
+  SetFileStatusLocked(hashes_.empty() ? Unavailable(file_->string() + ": holds no API key (only blank lines and comments)")
+                                      : Status::Ok());
 }
 
 Status ApiKeys::Check(std::optional<std::string_view> key) {
+  if (!file_) return Status::Ok();
   std::lock_guard lock(mutex_);
   ReloadIfChangedLocked();
-  if (hashes_.empty()) return Status::Ok();
+  if (hashes_.empty()) return Unavailable("API keys required but none usable");
   if (!key || key->empty()) {
     return {StatusCode::kUnauthenticated, "an API key is required: send it in the X-API-Key header"};
   }
   // Comparing hashes: the lookup's timing says nothing about how much of a key matched.
   if (hashes_.contains(Sha256Hex(*key))) return Status::Ok();
   return {StatusCode::kPermissionDenied, "the API key is not accepted"};
+}
+
+bool ApiKeys::Usable() {
+  if (!file_) return true;
+  std::lock_guard lock(mutex_);
+  ReloadIfChangedLocked();
+  return !hashes_.empty();
 }
 
 Status ApiKeys::FileStatus() {

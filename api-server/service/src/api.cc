@@ -1,142 +1,16 @@
 #include "financialapi/service/api.h"
 
-#include <charconv>
 #include <cstdio>
 #include <chrono>
-#include <vector>
 
 #include "financialapi/common/sha256.h"
-#include "financialapi/common/strings.h"
 #include "financialapi/db/postgres.h"
-#include "financialapi/store/queries.h"
 #include "financialapi/store/schema.h"
-#include "financialapi/store/statements.h"
 
 namespace financialapi::service {
 namespace {
 
 using nlohmann::json;
-
-enum class Endpoint {
-  kHealth, kReady, kMetrics, kSearch, kCompany, kFilings, kFacts, kConcept, kStatement, kFrame,
-  kSecCompanyFacts, kSecCompanyConcept, kSecFrame, kSecSubmissions, kNotFound
-};
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> segments;
-  if (path.starts_with('/')) path.remove_prefix(1);
-  while (!path.empty()) {
-    const auto slash = path.find('/');
-    segments.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return segments;
-}
-
-bool AllOf(std::string_view text, bool (*allowed)(char)) {
-  for (const char c : text) {
-    if (!allowed(c)) return false;
-  }
-  return true;
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
-bool IsAlpha(char c) { return IsLower(c) || (c >= 'A' && c <= 'Z'); }
-bool IsTaxonomyChar(char c) { return IsLower(c) || IsDigit(c) || c == '-'; }
-bool IsTagChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '_'; }
-bool IsUnitChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '_' || c == '-' || c == '.'; }
-bool IsFormChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '-' || c == '/' || c == ' '; }
-
-Status ValidateTaxonomy(std::string_view taxonomy) {
-  if (taxonomy.empty() || taxonomy.size() > 32 || !IsLower(taxonomy[0]) || !AllOf(taxonomy, IsTaxonomyChar)) {
-    return InvalidArgument("malformed taxonomy '" + std::string(taxonomy) +
-                           "': lower-case letters, digits and '-', like us-gaap or ifrs-full");
-  }
-  return Status::Ok();
-}
-
-Status ValidateTag(std::string_view tag) {
-  if (tag.empty() || tag.size() > 200 || !IsAlpha(tag[0]) || !AllOf(tag, IsTagChar)) {
-    return InvalidArgument("malformed concept tag '" + std::string(tag) + "': letters, digits and '_', like Assets");
-  }
-  return Status::Ok();
-}
-
-// SEC writes "USD/shares" as "USD-per-shares" in URLs.
-StatusOr<std::string> UnitFromUrl(std::string_view unit) {
-  if (unit.empty() || unit.size() > 64 || !AllOf(unit, IsUnitChar)) {
-    return InvalidArgument("malformed unit '" + std::string(unit) + "': like USD, shares or USD-per-shares");
-  }
-  std::string out(unit);
-  for (std::size_t at = out.find("-per-"); at != std::string::npos; at = out.find("-per-", at + 1)) {
-    out.replace(at, 5, "/");
-  }
-  return out;
-}
-
-// CY2024, CY2024Q4 (durations) and CY2024Q4I, CY2024I (instants).
-Status ValidateFramePeriod(std::string_view period) {
-  std::string_view rest = period;
-  bool ok = rest.size() >= 6 && rest.starts_with("CY") && AllOf(rest.substr(2, 4), IsDigit);
-  if (ok) {
-    rest.remove_prefix(6);
-    if (rest.size() >= 2 && rest[0] == 'Q' && rest[1] >= '1' && rest[1] <= '4') rest.remove_prefix(2);
-    if (rest == "I") rest.remove_prefix(1);
-    ok = rest.empty();
-  }
-  if (!ok) {
-    return InvalidArgument("malformed period '" + std::string(period) +
-                           "': CY2024 (year), CY2024Q4 (quarter) or CY2024Q4I (instant)");
-  }
-  return Status::Ok();
-}
-
-// "CIK##########" exactly, as in SEC's paths.
-StatusOr<std::int64_t> SecCik(std::string_view text) {
-  if (text.size() != 13 || !text.starts_with("CIK") || !AllOf(text.substr(3), IsDigit)) {
-    return InvalidArgument("malformed CIK '" + std::string(text) + "': CIK followed by exactly 10 digits");
-  }
-  std::int64_t cik = 0;
-  std::from_chars(text.data() + 3, text.data() + text.size(), cik);
-  if (cik == 0) return InvalidArgument("malformed CIK '" + std::string(text) + "': must be positive");
-  return cik;
-}
-
-StatusOr<std::string_view> StripJson(std::string_view segment) {
-  if (!segment.ends_with(".json")) return NotFound("not found: SEC paths end in .json");
-  return segment.substr(0, segment.size() - 5);
-}
-
-StatusOr<int> IntParameter(const http::Request& request, std::string_view name, int fallback, int min, int max) {
-  const auto text = request.QueryValue(name);
-  if (!text) return fallback;
-  int value = 0;
-  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc() || end != text->data() + text->size() || value < min || value > max) {
-    return InvalidArgument("parameter " + std::string(name) + " must be an integer " + std::to_string(min) + ".." +
-                           std::to_string(max) + ", got '" + std::string(*text) + "'");
-  }
-  return value;
-}
-
-StatusOr<std::optional<std::string>> DateParameter(const http::Request& request, std::string_view name) {
-  const auto text = request.QueryValue(name);
-  if (!text) return std::optional<std::string>();
-  const auto bad = [&] {
-    return InvalidArgument("parameter " + std::string(name) + " must be a date YYYY-MM-DD, got '" + std::string(*text) + "'");
-  };
-  if (text->size() != 10 || (*text)[4] != '-' || (*text)[7] != '-') return bad();
-  int y = 0;
-  unsigned m = 0, d = 0;
-  if (std::from_chars(text->data(), text->data() + 4, y).ec != std::errc() ||
-      std::from_chars(text->data() + 5, text->data() + 7, m).ec != std::errc() ||
-      std::from_chars(text->data() + 8, text->data() + 10, d).ec != std::errc() ||
-      !std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)).ok()) {
-    return bad();
-  }
-  return std::optional<std::string>(std::string(*text));
-}
 
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
@@ -153,16 +27,13 @@ int HttpStatusFor(const Status& status) {
 
 http::Response ErrorFor(const Status& status) { return http::ErrorResponse(HttpStatusFor(status), status.message()); }
 
-// One cache key per company however it was named (AAPL, aapl, 320193, CIK0000320193).
-std::string CompanyKey(const store::CompanyId& id) { return id.cik ? std::to_string(*id.cik) : id.ticker; }
+http::Response TooManyRequests(const std::string& what, int retry_after_seconds) {
+  auto response = http::ErrorResponse(429, what + "; retry after " + std::to_string(retry_after_seconds) + " s");
+  response.headers.push_back({"Retry-After", std::to_string(retry_after_seconds)});
+  return response;
+}
 
 }  // namespace
-
-struct FinancialApi::Route {
-  Endpoint endpoint = Endpoint::kNotFound;
-  std::string_view name = "unmatched";  // route template, the metrics' endpoint label
-  std::vector<std::string_view> params;
-};
 
 StatusOr<std::unique_ptr<FinancialApi>> FinancialApi::Create(const ServiceConfig& config, const Clock& clock) {
   std::unique_ptr<FinancialApi> api(new FinancialApi(config, clock));
@@ -216,10 +87,20 @@ FinancialApi::FinancialApi(const ServiceConfig& config, const Clock& clock)
                   connection->set_prepare_statements(prepare);
                   return connection;
                 }),
-      rate_limiter_(config.rate_limit_rps, config.rate_limit_burst, clock),
+      rate_limiter_(config.rate_limit_rps, config.rate_limit_burst, clock, config.rate_limit_max_clients),
+      auth_failures_(config.auth_failures_per_minute / 60.0, config.auth_failures_per_minute, clock,
+                     config.rate_limit_max_clients),
       trusted_proxies_(TrustedProxiesOrNone(config.trusted_proxies)),
       api_keys_(config.api_keys_file ? std::optional<std::filesystem::path>(*config.api_keys_file) : std::nullopt,
-                std::chrono::seconds(5), clock) {
+                std::chrono::seconds(5), clock, [this](const Status& file_status) {
+                  // Once per change, not per request. The path is for operators; answers never carry it.
+                  if (file_status.ok()) {
+                    log_.Info("API keys loaded");
+                  } else {
+                    log_.Error("API keys required but none usable: data endpoints answer 503",
+                               {{"error", file_status.message()}});
+                  }
+                }) {
   metrics_.SetDatabasePool(0, config.db_pool_size);
 }
 
@@ -276,14 +157,15 @@ http::Response FinancialApi::Serve(const http::Request& request, const std::stri
 
 http::Response FinancialApi::Handle(const http::Request& request) {
   const auto started = std::chrono::steady_clock::now();
-  const Route route = Match(request.path);
-  std::string endpoint(route.name);
+  // The server always fills raw_path; a request built by hand with only `path` is matched on that.
+  const RouteMatch match = MatchRoute(request.raw_path.empty() ? std::string_view(request.path) : request.raw_path);
+  std::string_view endpoint = match.route ? match.route->name : "unmatched";
   http::Response response;
   if (request.method != "GET" && request.method != "HEAD") {
     response = http::ErrorResponse(405, "method " + request.method + " is not allowed: use GET");
     response.headers.push_back({"Allow", "GET, HEAD"});
   } else {
-    response = Dispatch(request, route, endpoint);
+    response = Dispatch(request, match);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.ObserveRequest(request.method == "HEAD" ? "HEAD" : (request.method == "GET" ? "GET" : "OTHER"), endpoint,
@@ -295,210 +177,66 @@ http::Response FinancialApi::Handle(const http::Request& request) {
   return response;
 }
 
-http::Response FinancialApi::Dispatch(const http::Request& request, const Route& route, std::string& endpoint) {
-  switch (route.endpoint) {
-    case Endpoint::kHealth: return http::Response{.status = 200, .body = R"({"status":"ok"})"};
-    case Endpoint::kReady: return Readiness();
-    case Endpoint::kMetrics: {
+http::Response FinancialApi::Dispatch(const http::Request& request, const RouteMatch& match) {
+  if (!match.route) return http::ErrorResponse(404, "no such endpoint: " + request.path + " (see docs/api.md)");
+  switch (match.route->kind) {
+    case RouteKind::kHealth: return http::Response{.status = 200, .body = R"({"status":"ok"})"};
+    case RouteKind::kReady: return Readiness();
+    case RouteKind::kMetrics: {
       metrics_.SetDatabasePool(database_.InUse(), database_.size());
-      http::Response response{.status = 200, .content_type = "text/plain; version=0.0.4", .body = metrics_.Serialize()};
-      return response;
+      return http::Response{.status = 200, .content_type = "text/plain; version=0.0.4", .body = metrics_.Serialize()};
     }
-    case Endpoint::kNotFound:
-      return http::ErrorResponse(404, "no such endpoint: " + request.path + " (see docs/api.md)");
-    default: break;
+    case RouteKind::kData: break;
   }
+  // Data endpoints: who is asking (key, rate limit) before any input is looked at.
+  if (auto refused = Admit(request)) return std::move(*refused);
+  auto query = PrepareQuery(match, request);
+  if (!query.ok()) return ErrorFor(query.status());
+  return Serve(request, query->cache_key, query->run);
+}
 
-  // Data endpoints: key, then rate limit, then input.
-  std::optional<std::string_view> key = request.HeaderValue("x-api-key");
-  if (!key) {
-    if (const auto authorization = request.HeaderValue("authorization"); authorization && authorization->starts_with("Bearer ")) {
-      key = authorization->substr(7);
-    }
+std::string FinancialApi::ClientAddress(const http::Request& request) const {
+  if (trusted_proxies_.empty()) return request.remote_address;
+  std::string forwarded_for;  // several X-Forwarded-For headers are one list, in arrival order
+  for (const http::Header& header : request.headers) {
+    if (header.name == "x-forwarded-for") forwarded_for += (forwarded_for.empty() ? "" : ",") + header.value;
   }
-  if (const Status allowed = api_keys_.Check(key); !allowed.ok()) return ErrorFor(allowed);
-  // Keys are not kept in the clear, here either.
-  std::string client;
-  if (key) {
-    client = "key:" + Sha256Hex(*key);
-  } else if (trusted_proxies_.empty()) {
-    client = "ip:" + request.remote_address;
-  } else {
-    std::string forwarded_for;  // several X-Forwarded-For headers are one list, in arrival order
-    for (const http::Header& header : request.headers) {
-      if (header.name == "x-forwarded-for") forwarded_for += (forwarded_for.empty() ? "" : ",") + header.value;
+  return trusted_proxies_.ClientAddress(request.remote_address, forwarded_for);
+}
+
+std::optional<http::Response> FinancialApi::Admit(const http::Request& request) {
+  const std::string address_bucket = ClientBucket(ClientAddress(request));
+  std::string bucket = address_bucket;
+  if (api_keys_.Enabled()) {
+    // Guessing keys costs time: an address over its failures is refused, a right key included, so a
+    // 200 never tells it which guess was right.
+    if (const auto locked = auth_failures_.Peek(address_bucket); !locked.allowed) {
+      return TooManyRequests("too many failed API key attempts", locked.retry_after_seconds);
     }
-    client = "ip:" + trusted_proxies_.ClientAddress(request.remote_address, forwarded_for);
+    std::optional<std::string_view> key = request.HeaderValue("x-api-key");
+    if (!key) {
+      if (const auto authorization = request.HeaderValue("authorization"); authorization && authorization->starts_with("Bearer ")) {
+        key = authorization->substr(7);
+      }
+    }
+    if (const Status allowed = api_keys_.Check(key); !allowed.ok()) {
+      if (allowed.code() == StatusCode::kUnavailable) return ErrorFor(allowed);
+      if (const auto failure = auth_failures_.Admit(address_bucket); !failure.allowed) {
+        return TooManyRequests("too many failed API key attempts", failure.retry_after_seconds);
+      }
+      return ErrorFor(allowed);
+    }
+    // Only a verified key is a client of its own (kept as its hash, not in the clear); any other text
+    // in X-API-Key would be a fresh bucket per request.
+    bucket = "key:" + Sha256Hex(*key);
   }
-  if (const auto decision = rate_limiter_.Admit(client); !decision.allowed) {
+  if (const auto decision = rate_limiter_.Admit(bucket); !decision.allowed) {
     metrics_.CountRateLimited();
     char rate[32];
     std::snprintf(rate, sizeof rate, "%g", config_.rate_limit_rps);
-    auto response = http::ErrorResponse(429, "rate limit of " + std::string(rate) +
-                                                 " requests/s exceeded; retry after " +
-                                                 std::to_string(decision.retry_after_seconds) + " s");
-    response.headers.push_back({"Retry-After", std::to_string(decision.retry_after_seconds)});
-    return response;
+    return TooManyRequests("rate limit of " + std::string(rate) + " requests/s exceeded", decision.retry_after_seconds);
   }
-
-  const auto& p = route.params;
-  const auto company_of = [](std::string_view id) { return store::ParseCompanyId(id); };
-  const auto resolve = [](db::PostgresConnection& c, const store::CompanyId& id) { return store::ResolveCompany(c, id); };
-  switch (route.endpoint) {
-    case Endpoint::kSearch: {
-      const auto search = request.QueryValue("search");
-      if (!search || search->empty() || search->size() > 100) {
-        return ErrorFor(InvalidArgument("parameter search is required: a name prefix of 1-100 characters"));
-      }
-      auto limit = IntParameter(request, "limit", 20, 1, 100);
-      if (!limit.ok()) return ErrorFor(limit.status());
-      auto offset = IntParameter(request, "offset", 0, 0, 1'000'000);
-      if (!offset.ok()) return ErrorFor(offset.status());
-      const std::string prefix(*search);
-      // The search ignores case; so does its cache key.
-      return Serve(request, "search|" + AsciiLower(prefix) + "|" + std::to_string(*limit) + "|" + std::to_string(*offset),
-                   [&](db::PostgresConnection& c) { return store::SearchCompanies(c, prefix, *limit, *offset); });
-    }
-    case Endpoint::kCompany:
-    case Endpoint::kFacts: {
-      auto id = company_of(p[0]);
-      if (!id.ok()) return ErrorFor(id.status());
-      const bool facts = route.endpoint == Endpoint::kFacts;
-      return Serve(request, (facts ? "facts|" : "company|") + CompanyKey(*id),
-                   [&](db::PostgresConnection& c) -> StatusOr<json> {
-                     FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, *id));
-                     return facts ? store::CompanyFacts(c, company.cik) : store::CompanyProfile(c, company);
-                   });
-    }
-    case Endpoint::kFilings: {
-      auto id = company_of(p[0]);
-      if (!id.ok()) return ErrorFor(id.status());
-      store::FilingFilter filter;
-      auto limit = IntParameter(request, "limit", 100, 1, 1000);
-      if (!limit.ok()) return ErrorFor(limit.status());
-      auto offset = IntParameter(request, "offset", 0, 0, 1'000'000);
-      if (!offset.ok()) return ErrorFor(offset.status());
-      auto from = DateParameter(request, "from");
-      if (!from.ok()) return ErrorFor(from.status());
-      auto to = DateParameter(request, "to");
-      if (!to.ok()) return ErrorFor(to.status());
-      filter.limit = *limit;
-      filter.offset = *offset;
-      filter.from = *from;
-      filter.to = *to;
-      if (const auto forms = request.QueryValue("form"); forms && !forms->empty()) {
-        for (const std::string_view form : SplitAndTrim(*forms, ',')) {
-          if (form.empty() || form.size() > 20 || !AllOf(form, IsFormChar) || filter.forms.size() >= 20) {
-            return ErrorFor(InvalidArgument("parameter form must be up to 20 comma-separated form types like 10-K, got '" +
-                                            std::string(*forms) + "'"));
-          }
-          filter.forms.emplace_back(form);
-        }
-      }
-      std::string cache_key = "filings|" + CompanyKey(*id) + "|" + std::to_string(filter.limit) + "|" +
-                        std::to_string(filter.offset) + "|" + filter.from.value_or("") + "|" + filter.to.value_or("") + "|";
-      for (const auto& form : filter.forms) cache_key += form + ",";
-      return Serve(request, cache_key, [&](db::PostgresConnection& c) -> StatusOr<json> {
-        FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, *id));
-        return store::Filings(c, company, filter);
-      });
-    }
-    case Endpoint::kConcept:
-    case Endpoint::kSecCompanyConcept: {
-      const bool sec = route.endpoint == Endpoint::kSecCompanyConcept;
-      std::string_view tag = p[2];
-      if (sec) {
-        auto stripped = StripJson(tag);
-        if (!stripped.ok()) return ErrorFor(stripped.status());
-        tag = *stripped;
-      }
-      store::CompanyId id;
-      if (sec) {
-        auto cik = SecCik(p[0]);
-        if (!cik.ok()) return ErrorFor(cik.status());
-        id.cik = *cik;
-      } else {
-        auto parsed = company_of(p[0]);
-        if (!parsed.ok()) return ErrorFor(parsed.status());
-        id = *parsed;
-      }
-      if (const Status s = ValidateTaxonomy(p[1]); !s.ok()) return ErrorFor(s);
-      if (const Status s = ValidateTag(tag); !s.ok()) return ErrorFor(s);
-      const std::string taxonomy(p[1]);
-      const std::string tag_text(tag);
-      return Serve(request, "concept|" + CompanyKey(id) + "|" + taxonomy + "|" + tag_text,
-                   [&](db::PostgresConnection& c) -> StatusOr<json> {
-                     FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, id));
-                     return store::CompanyConcept(c, company.cik, taxonomy, tag_text);
-                   });
-    }
-    case Endpoint::kFrame:
-    case Endpoint::kSecFrame: {
-      std::string_view period = p[3];
-      if (route.endpoint == Endpoint::kSecFrame) {
-        auto stripped = StripJson(period);
-        if (!stripped.ok()) return ErrorFor(stripped.status());
-        period = *stripped;
-      }
-      if (const Status s = ValidateTaxonomy(p[0]); !s.ok()) return ErrorFor(s);
-      if (const Status s = ValidateTag(p[1]); !s.ok()) return ErrorFor(s);
-      auto unit = UnitFromUrl(p[2]);
-      if (!unit.ok()) return ErrorFor(unit.status());
-      if (const Status s = ValidateFramePeriod(period); !s.ok()) return ErrorFor(s);
-      const std::string taxonomy(p[0]), tag(p[1]), uom(p[2]), period_text(period);
-      return Serve(request, "frame|" + taxonomy + "|" + tag + "|" + uom + "|" + period_text,
-                   [&](db::PostgresConnection& c) { return store::Frame(c, taxonomy, tag, *unit, uom, period_text); });
-    }
-    case Endpoint::kStatement: {
-      auto id = company_of(p[0]);
-      if (!id.ok()) return ErrorFor(id.status());
-      const auto kind = store::ParseStatementKind(p[1]);
-      if (!kind) {
-        return ErrorFor(InvalidArgument("unknown statement '" + std::string(p[1]) + "': income, balance or cashflow"));
-      }
-      const std::string period_text(request.QueryValue("period").value_or("annual"));
-      const auto period = store::ParsePeriodKind(period_text);
-      if (!period) return ErrorFor(InvalidArgument("parameter period must be annual or quarterly, got '" + period_text + "'"));
-      auto limit = IntParameter(request, "limit", 10, 1, 40);
-      if (!limit.ok()) return ErrorFor(limit.status());
-      return Serve(request,
-                   "statement|" + CompanyKey(*id) + "|" + std::string(p[1]) + "|" + period_text + "|" + std::to_string(*limit),
-                   [&](db::PostgresConnection& c) -> StatusOr<json> {
-                     FINANCIALAPI_ASSIGN_OR_RETURN(auto company, resolve(c, *id));
-                     return store::Statement(c, company, *kind, *period, *limit);
-                   });
-    }
-    case Endpoint::kSecCompanyFacts: {
-      auto name = StripJson(p[0]);
-      if (!name.ok()) return ErrorFor(name.status());
-      auto cik = SecCik(*name);
-      if (!cik.ok()) return ErrorFor(cik.status());
-      return Serve(request, "companyfacts|" + std::to_string(*cik),
-                   [&](db::PostgresConnection& c) { return store::CompanyFacts(c, *cik); });
-    }
-    case Endpoint::kSecSubmissions: {
-      auto name = StripJson(p[0]);
-      if (!name.ok()) return ErrorFor(name.status());
-      const std::string_view document = *name;
-      auto cik = SecCik(document.substr(0, std::min<std::size_t>(13, document.size())));
-      if (!cik.ok()) return ErrorFor(cik.status());
-      if (document.size() == 13) {
-        return Serve(request, "submissions|" + std::to_string(*cik),
-                     [&](db::PostgresConnection& c) { return store::Submissions(c, *cik); });
-      }
-      const std::string_view suffix = document.substr(13);
-      if (!suffix.starts_with("-submissions-") || suffix.size() != 16 || !AllOf(suffix.substr(13), IsDigit)) {
-        return ErrorFor(InvalidArgument("malformed submissions page '" + std::string(p[0]) +
-                                        "': CIK##########-submissions-NNN.json"));
-      }
-      const std::string page(p[0]);
-      return Serve(request, "submissions-page|" + page,
-                   [&](db::PostgresConnection& c) { return store::SubmissionsPage(c, *cik, page); });
-    }
-    default: break;
-  }
-  endpoint = "unmatched";
-  return http::ErrorResponse(404, "no such endpoint: " + request.path);
+  return std::nullopt;
 }
 
 http::Response FinancialApi::Readiness() {
@@ -535,7 +273,11 @@ http::Response FinancialApi::Readiness() {
     report["redis"] = {{"status", "down"}, {"detail", "serving from PostgreSQL: " + pong.message()}};
     metrics_.SetDependencyUp("redis", false);
   }
-  if (const Status keys = api_keys_.FileStatus(); !keys.ok()) report["apiKeys"] = {{"status", "error"}, {"detail", keys.message()}};
+  // Without a usable key nothing would be served: not ready (the log has the file's problem).
+  if (!api_keys_.Usable()) {
+    ready = false;
+    report["apiKeys"] = {{"status", "error"}, {"detail", "API keys required but none usable"}};
+  }
   if (!ready) report["status"] = "unavailable";
   readiness_ = http::Response{.status = ready ? 200 : 503,
                               .body = report.dump(-1, ' ', false, json::error_handler_t::replace)};
@@ -577,39 +319,6 @@ void FinancialApi::StopBackground() {
   }
   background_wake_.notify_all();
   if (background_.joinable()) background_.join();
-}
-
-FinancialApi::Route FinancialApi::Match(std::string_view path) {
-  using R = FinancialApi::Route;
-  const auto s = Split(path);
-  const auto n = s.size();
-  if (n == 1 && s[0] == "health") return R{Endpoint::kHealth, "/health", {}};
-  if (n == 1 && s[0] == "ready") return R{Endpoint::kReady, "/ready", {}};
-  if (n == 1 && s[0] == "metrics") return R{Endpoint::kMetrics, "/metrics", {}};
-  if (n >= 2 && s[0] == "v1" && s[1] == "companies") {
-    if (n == 2) return R{Endpoint::kSearch, "/v1/companies", {}};
-    if (n == 3) return R{Endpoint::kCompany, "/v1/companies/{id}", {s[2]}};
-    if (n == 4 && s[3] == "filings") return R{Endpoint::kFilings, "/v1/companies/{id}/filings", {s[2]}};
-    if (n == 4 && s[3] == "facts") return R{Endpoint::kFacts, "/v1/companies/{id}/facts", {s[2]}};
-    if (n == 6 && s[3] == "concepts") {
-      return R{Endpoint::kConcept, "/v1/companies/{id}/concepts/{taxonomy}/{tag}", {s[2], s[4], s[5]}};
-    }
-    if (n == 5 && s[3] == "statements") return R{Endpoint::kStatement, "/v1/companies/{id}/statements/{statement}", {s[2], s[4]}};
-  }
-  if (n == 6 && s[0] == "v1" && s[1] == "frames") {
-    return R{Endpoint::kFrame, "/v1/frames/{taxonomy}/{tag}/{unit}/{period}", {s[2], s[3], s[4], s[5]}};
-  }
-  if (n >= 3 && s[0] == "api" && s[1] == "xbrl") {
-    if (n == 4 && s[2] == "companyfacts") return R{Endpoint::kSecCompanyFacts, "/api/xbrl/companyfacts/{cik}", {s[3]}};
-    if (n == 6 && s[2] == "companyconcept") {
-      return R{Endpoint::kSecCompanyConcept, "/api/xbrl/companyconcept/{cik}/{taxonomy}/{tag}", {s[3], s[4], s[5]}};
-    }
-    if (n == 7 && s[2] == "frames") {
-      return R{Endpoint::kSecFrame, "/api/xbrl/frames/{taxonomy}/{tag}/{unit}/{period}", {s[3], s[4], s[5], s[6]}};
-    }
-  }
-  if (n == 2 && s[0] == "submissions") return R{Endpoint::kSecSubmissions, "/submissions/{document}", {s[1]}};
-  return R{};
 }
 
 }  // namespace financialapi::service

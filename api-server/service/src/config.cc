@@ -47,6 +47,7 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   long port = config.port, threads = config.worker_threads, timeout = config.statement_timeout_ms;
   long ttl = config.cache_ttl_seconds, local_ttl = config.local_cache_ttl_seconds;
   long local_mb = static_cast<long>(config.local_cache_max_bytes >> 20), gzip_min = static_cast<long>(config.gzip_min_bytes);
+  long max_clients = static_cast<long>(config.rate_limit_max_clients), auth_failures = config.auth_failures_per_minute;
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "PORT", 1, 65535, port));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "WORKER_THREADS", 1, 256, threads));
   long pool = threads;
@@ -58,6 +59,8 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "GZIP_MIN_BYTES", 0, 1 << 30, gzip_min));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_RPS", 0, 1e6, config.rate_limit_rps));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_BURST", 1, 1e6, config.rate_limit_burst));
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "RATE_LIMIT_MAX_CLIENTS", 1, 10'000'000, max_clients));
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "AUTH_FAILURES_PER_MINUTE", 1, 10'000, auth_failures));
   config.port = static_cast<int>(port);
   config.worker_threads = static_cast<int>(threads);
   config.db_pool_size = static_cast<int>(pool);
@@ -66,6 +69,8 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   config.local_cache_ttl_seconds = static_cast<int>(local_ttl);
   config.local_cache_max_bytes = static_cast<std::size_t>(local_mb) << 20;
   config.gzip_min_bytes = static_cast<std::size_t>(gzip_min);
+  config.rate_limit_max_clients = static_cast<std::size_t>(max_clients);
+  config.auth_failures_per_minute = static_cast<int>(auth_failures);
   config.api_keys_file = lookup("API_KEYS_FILE");
   if (const auto proxies = lookup("TRUSTED_PROXIES")) {
     if (auto parsed = TrustedProxies::Parse(*proxies); !parsed.ok()) {

@@ -47,11 +47,12 @@ class ApiTest : public ::testing::Test {
   // The status, and that the body is {"error":{"code":status,"message":non-empty}}.
   static void ExpectError(const std::string& target, int status, const std::string& message_part) {
     const auto answer = Get(target);
-    EXPECT_EQ(answer.status, status) << target << ": " << answer.body;
+    EXPECT_EQ(answer.status, status) << target << ": " << answer.body.substr(0, 300);
     const json body = Body(answer);
-    EXPECT_EQ(body["error"]["code"], status) << target;
-    EXPECT_NE(body["error"]["message"].get<std::string>().find(message_part), std::string::npos)
-        << target << ": " << body.dump();
+    EXPECT_EQ(body.value(nlohmann::json::json_pointer("/error/code"), 0), status) << target;
+    // value(): a body without the error shape fails the expectation instead of throwing.
+    EXPECT_NE(body.value(nlohmann::json::json_pointer("/error/message"), std::string()).find(message_part), std::string::npos)
+        << target << ": " << answer.body.substr(0, 300);
     EXPECT_EQ(answer.Header("content-type"), "application/json");
   }
 
@@ -264,6 +265,43 @@ TEST_F(ApiTest, BadInputGetsAJsonErrorWithTheRightStatus) {
   EXPECT_EQ(head.Header("content-length"), std::to_string(Get("/v1/companies/AAPL").body.size()));
 }
 
+TEST_F(ApiTest, InputPostgresWouldRefuseIsA400NotA500) {
+  // Not UTF-8: PostgreSQL refuses such text ("invalid byte sequence for encoding UTF8").
+  ExpectError("/v1/companies?search=%FF", 400, "search");
+  ExpectError("/v1/companies?search=App%C3", 400, "search");
+  ExpectError("/v1/companies?search=a%00b", 400, "search");
+  ExpectError("/v1/companies/%FF", 400, "malformed {id}");
+  ExpectError("/v1/companies/AAPL/concepts/us-gaap/%FF", 400, "malformed {tag}");
+  ExpectError("/v1/companies/AAPL/filings?form=10-K,%FF", 400, "form");
+  ExpectError("/v1/companies/AAPL/statements/income?period=%FF", 400, "period");
+  // Dates PostgreSQL does not represent, or that are not dates at all.
+  ExpectError("/v1/companies/AAPL/filings?from=0000-01-01", 400, "from");
+  ExpectError("/v1/companies/AAPL/filings?from=-001-01-01", 400, "from");
+  ExpectError("/v1/companies/AAPL/filings?to=2024-1a-01", 400, "to");
+  ExpectError("/v1/companies/AAPL/filings?to=2024-01-0x", 400, "to");
+  ExpectError("/v1/companies/AAPL/filings?to=+024-01-01", 400, "to");
+  // Numbers past any column's range.
+  ExpectError("/v1/companies/AAPL/filings?limit=1e400", 400, "limit");
+  ExpectError("/v1/companies/AAPL/filings?offset=99999999999999999999", 400, "offset");
+  ExpectError("/v1/companies?search=a&limit=99999999999999999999", 400, "limit");
+  ExpectError("/v1/companies/99999999999999999999", 400, "CIK");
+  ExpectError("/v1/companies/CIK99999999999999999999/facts", 400, "CIK");
+  ExpectError("/api/xbrl/companyfacts/CIK99999999999999999999.json", 400, "CIK");
+  ExpectError("/v1/frames/us-gaap/Assets/USD/CY99999", 400, "period");
+}
+
+TEST_F(ApiTest, AnEncodedSlashDoesNotReachAnotherRoute) {
+  // Decoded first, "AAPL%2Ffilings" would be the filings route; matched on the raw segments it is a
+  // company identifier with a '/' in it.
+  ExpectError("/v1/companies/AAPL%2Ffilings", 400, "malformed company identifier");
+  ExpectError("/v1/companies%2FAAPL", 404, "no such endpoint");
+  ExpectError("/api/xbrl/companyfacts%2FCIK0000320193.json", 404, "no such endpoint");
+  ExpectError("/v1/companies/AAPL/statements%2Fincome", 404, "no such endpoint");
+  ExpectError("/v1/companies/AAPL/concepts/us-gaap%2FAssets/x", 400, "malformed taxonomy");
+  EXPECT_EQ(Get("/v1/companies/AAPL/filings?limit=1").status, 200);
+  EXPECT_EQ(Get("/v1/companies/A%41PL").status, 200) << "escapes inside a segment are decoded";
+}
+
 TEST_F(ApiTest, RandomTargetsGetJsonAnswersAndNeverBringTheServerDown) {
   // Pieces of real paths, shuffled with junk: every answer must be a JSON body with a status below 500.
   const std::vector<std::string> pieces = {"v1", "companies", "AAPL", "320193", "CIK0000320193.json", "concepts",
@@ -336,9 +374,77 @@ TEST_F(ApiTest, RateLimitRefusesOverTheBurstWithRetryAfter) {
   EXPECT_EQ(refused.status, 429);
   EXPECT_GE(std::stoi(refused.Header("retry-after").empty() ? "0" : refused.Header("retry-after")), 1);
   EXPECT_EQ(Body(refused)["error"]["code"], 429);
-  // Probes and metrics are not limited; another client (API key) has its own bucket.
+  // Probes and metrics are not limited.
   EXPECT_EQ(limited.Get("/health").status, 200);
-  EXPECT_EQ(limited.Get("/v1/companies/AAPL", {{"X-API-Key", "someone-else"}}).status, 200);
+  // Keys are off: a made-up X-API-Key is not a client of its own, the address's bucket still applies.
+  for (const std::string key : {"someone-else", "fresh-1", "fresh-2"}) {
+    EXPECT_EQ(limited.Get("/v1/companies/AAPL", {{"X-API-Key", key}}).status, 429) << key;
+  }
+}
+
+TEST_F(ApiTest, OnlyAVerifiedKeyHasABucketOfItsOwn) {
+  const auto file = std::filesystem::temp_directory_path() / ("bucket-keys-" + std::to_string(::getpid()));
+  std::ofstream(file) << "key-one\nkey-two\n";
+  auto config = TestConfig(*database_url_);
+  config.rate_limit_rps = 0.1;
+  config.rate_limit_burst = 2;
+  config.api_keys_file = file.string();
+  ApiUnderTest keyed(config);
+  const auto with_key = [&](const std::string& key) {
+    return keyed.Get("/v1/companies/AAPL", {{"X-API-Key", key}}).status;
+  };
+  EXPECT_EQ(with_key("key-one"), 200);
+  EXPECT_EQ(with_key("key-one"), 200);
+  EXPECT_EQ(with_key("key-one"), 429) << "key-one used its burst";
+  EXPECT_EQ(with_key("key-two"), 200) << "another verified key has its own bucket";
+  std::filesystem::remove(file);
+}
+
+TEST_F(ApiTest, FailedAuthenticationIsRateLimitedPerAddress) {
+  const auto file = std::filesystem::temp_directory_path() / ("failing-keys-" + std::to_string(::getpid()));
+  std::ofstream(file) << "the-key\n";
+  auto config = TestConfig(*database_url_);
+  config.api_keys_file = file.string();
+  ApiUnderTest keyed(config);
+  // Ten failed attempts per minute per address (the default) are answered 401/403...
+  for (int i = 0; i < 10; ++i) {
+    const int status = keyed.Get("/v1/companies/AAPL", {{"X-API-Key", "guess-" + std::to_string(i)}}).status;
+    EXPECT_TRUE(status == 403 || status == 401) << i << ": " << status;
+  }
+  // ...then the address is refused, a right key included, until a failure token is back.
+  const auto refused = keyed.Get("/v1/companies/AAPL", {{"X-API-Key", "guess-10"}});
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_GE(std::atoi(refused.Header("retry-after").c_str()), 1) << refused.Header("retry-after");
+  EXPECT_EQ(Body(refused)["error"]["code"], 429);
+  EXPECT_EQ(keyed.Get("/v1/companies/AAPL", {{"X-API-Key", "the-key"}}).status, 429);
+  EXPECT_EQ(keyed.Get("/v1/companies/AAPL").status, 429);
+  EXPECT_EQ(keyed.Get("/health").status, 200);
+  std::filesystem::remove(file);
+}
+
+TEST_F(ApiTest, AnIpv6ClientIsLimitedPerSlash64) {
+  auto config = TestConfig(*database_url_);
+  config.rate_limit_rps = 0.1;
+  config.rate_limit_burst = 1;
+  config.trusted_proxies = "127.0.0.0/8, ::1";
+  ApiUnderTest behind_proxy(config);
+  const auto as = [&](const std::string& forwarded_for) {
+    return behind_proxy.Get("/v1/companies/AAPL", {{"X-Forwarded-For", forwarded_for}}).status;
+  };
+  EXPECT_EQ(as("2001:db8:1:2::1"), 200);
+  EXPECT_EQ(as("2001:db8:1:2::ffff"), 429) << "another address of the same /64 shares its bucket";
+  EXPECT_EQ(as("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), 429);
+  EXPECT_EQ(as("2001:db8:1:3::1"), 200) << "the next /64 is another client";
+}
+
+TEST_F(ApiTest, UnknownQueryParametersAreRefusedByName) {
+  // Each would otherwise be a cache key of its own, every miss a PostgreSQL query.
+  ExpectError("/v1/companies/AAPL?cachebust=1", 400, "cachebust");
+  ExpectError("/v1/companies?search=apple&x=1", 400, "'x'");
+  ExpectError("/v1/companies/AAPL/filings?limit=10&Limit=10", 400, "Limit");
+  ExpectError("/api/xbrl/companyfacts/CIK0000320193.json?nocache", 400, "nocache");
+  ExpectError("/v1/companies/AAPL/filings?limit=10&limit=20", 400, "limit");
+  EXPECT_EQ(Get("/v1/companies/AAPL/filings?limit=10&offset=0&form=10-K&from=2020-01-01&to=2024-12-31").status, 200);
 }
 
 TEST_F(ApiTest, BehindATrustedProxyEachForwardedClientHasItsOwnBucket) {
@@ -378,6 +484,31 @@ TEST_F(ApiTest, ApiKeysFromAFileAreRequiredWhenConfigured) {
   EXPECT_EQ(keyed.Get("/health").status, 200);
   EXPECT_EQ(keyed.Get("/ready").status, 200);
   std::filesystem::remove(file);
+}
+
+TEST_F(ApiTest, AnUnusableKeyFileClosesTheApi) {
+  const auto dir = std::filesystem::temp_directory_path() / ("unusable-keys-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "comments-only") << "# keys to come\n\n";
+  std::filesystem::create_directories(dir / "a-directory");
+  // Missing (the Secret has no such entry), without a key, and not readable as a file.
+  for (const std::string name : {"missing", "comments-only", "a-directory"}) {
+    auto config = TestConfig(*database_url_);
+    config.api_keys_file = (dir / name).string();
+    ApiUnderTest closed(config);
+    for (const auto& headers : std::vector<std::vector<http::Header>>{{}, {{"X-API-Key", "anything"}}}) {
+      const auto answer = closed.Get("/v1/companies/AAPL", headers);
+      EXPECT_EQ(answer.status, 503) << name << ": " << answer.body;
+      EXPECT_EQ(Body(answer)["error"]["code"], 503) << name;
+      EXPECT_EQ(answer.body.find(dir.string()), std::string::npos) << "no path in the answer: " << answer.body;
+    }
+    const auto ready = closed.Get("/ready");
+    EXPECT_EQ(ready.status, 503) << name << ": " << ready.body;
+    EXPECT_NE(ready.body.find("API keys required but none usable"), std::string::npos) << ready.body;
+    EXPECT_EQ(ready.body.find(dir.string()), std::string::npos) << "no path in /ready: " << ready.body;
+    EXPECT_EQ(closed.Get("/health").status, 200);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

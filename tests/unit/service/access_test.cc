@@ -4,7 +4,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -127,18 +129,18 @@ TEST(ClientRateLimiterTest, ZeroRateIsUnlimited) {
   EXPECT_EQ(Allowed(negative, "c", 100), 100);
 }
 
-TEST(ClientRateLimiterTest, IdleBucketsAreSwept) {
+TEST(ClientRateLimiterTest, IdleBucketsAreDropped) {
   ManualClock clock;
   RateLimiter limiter(10, 20, clock);  // a bucket refills completely in 2 s
   EXPECT_EQ(Allowed(limiter, "a", 30), 20);
   EXPECT_TRUE(limiter.Admit("b").allowed);
   EXPECT_EQ(limiter.TrackedClients(), 2u);
-  clock.Advance(seconds(9));
-  EXPECT_TRUE(limiter.Admit("b").allowed);  // b stays active
-  EXPECT_EQ(limiter.TrackedClients(), 2u);  // sweeps run at most every 10 s
   clock.Advance(seconds(1));
+  EXPECT_TRUE(limiter.Admit("b").allowed);  // b stays active
+  EXPECT_EQ(limiter.TrackedClients(), 2u);
+  clock.Advance(milliseconds(1500));
   EXPECT_TRUE(limiter.Admit("c").allowed);
-  // a idle for 10 s is gone, b (idle 1 s) stays, c is new.
+  // a idle for 2.5 s is full again and gone, b (idle 1.5 s) stays, c is new.
   EXPECT_EQ(limiter.TrackedClients(), 2u);
   // a comes back with a full bucket, as if it had been kept.
   EXPECT_EQ(Allowed(limiter, "a", 30), 20);
@@ -146,6 +148,54 @@ TEST(ClientRateLimiterTest, IdleBucketsAreSwept) {
   clock.Advance(seconds(600));
   EXPECT_TRUE(limiter.Admit("d").allowed);
   EXPECT_EQ(limiter.TrackedClients(), 1u);
+}
+
+TEST(ClientRateLimiterTest, MemoryIsBoundedWhateverTheNumberOfClients) {
+  ManualClock clock;
+  RateLimiter limiter(0.01, 5, clock);  // buckets take 500 s to refill: none is idle enough to drop
+  for (int i = 0; i < 120'000; ++i) limiter.Admit("ip:10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256));
+  EXPECT_LE(limiter.TrackedClients(), 100'000u) << "the default cap";
+}
+
+TEST(ClientRateLimiterTest, PastTheCapTheLeastRecentlyUsedBucketGoes) {
+  ManualClock clock;
+  RateLimiter limiter(0.01, 2, clock, /*max_clients=*/3);
+  for (const std::string client : {"a", "b", "c"}) EXPECT_EQ(Allowed(limiter, client, 3), 2) << client;
+  clock.Advance(seconds(1));
+  EXPECT_FALSE(limiter.Admit("a").allowed);  // a is now the most recently used
+  EXPECT_TRUE(limiter.Admit("d").allowed);   // evicts b, the least recently used
+  EXPECT_EQ(limiter.TrackedClients(), 3u);
+  EXPECT_FALSE(limiter.Peek("a").allowed);
+  EXPECT_FALSE(limiter.Peek("c").allowed);
+  EXPECT_TRUE(limiter.Peek("b").allowed) << "b was dropped: it starts again with a full bucket";
+  EXPECT_EQ(Allowed(limiter, "b", 3), 2);    // and now evicts c
+  EXPECT_EQ(limiter.TrackedClients(), 3u);
+  EXPECT_TRUE(limiter.Peek("c").allowed);
+}
+
+TEST(ClientRateLimiterTest, PeekTakesNothing) {
+  ManualClock clock;
+  RateLimiter limiter(1, 2, clock);
+  EXPECT_TRUE(limiter.Peek("a").allowed);
+  EXPECT_EQ(limiter.TrackedClients(), 0u);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.Peek("a").allowed);
+  EXPECT_EQ(Allowed(limiter, "a", 3), 2);
+  const auto peeked = limiter.Peek("a");
+  EXPECT_FALSE(peeked.allowed);
+  EXPECT_EQ(peeked.retry_after_seconds, 1);
+  clock.Advance(seconds(1));
+  EXPECT_TRUE(limiter.Peek("a").allowed);
+  EXPECT_TRUE(limiter.Admit("a").allowed);
+}
+
+TEST(ClientBucketTest, Ipv4PerAddressIpv6PerSlash64) {
+  EXPECT_EQ(ClientBucket("203.0.113.5"), "ip:203.0.113.5");
+  EXPECT_EQ(ClientBucket("::ffff:203.0.113.5"), "ip:203.0.113.5") << "IPv4-mapped is the IPv4 client";
+  EXPECT_EQ(ClientBucket("2001:db8:1:2::1"), "ip6:2001:db8:1:2::/64");
+  EXPECT_EQ(ClientBucket("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "ip6:2001:db8:1:2::/64");
+  EXPECT_EQ(ClientBucket("2001:DB8:1:2::ffff"), "ip6:2001:db8:1:2::/64") << "one spelling per /64";
+  EXPECT_EQ(ClientBucket("2001:db8:1:3::1"), "ip6:2001:db8:1:3::/64");
+  EXPECT_EQ(ClientBucket("not-an-address"), "ip:not-an-address");
 }
 
 // --- API keys --------------------------------------------------------------------------------------
@@ -187,18 +237,52 @@ TEST_F(ApiKeysTest, NoFileConfiguredRequiresNoKey) {
   EXPECT_TRUE(keys.FileStatus().ok());
 }
 
-TEST_F(ApiKeysTest, MissingFileRequiresNoKey) {
-  ApiKeys keys(path_, seconds(5), clock_);
-  EXPECT_FALSE(keys.Enabled());
-  EXPECT_TRUE(keys.Check(std::nullopt).ok());
-  EXPECT_TRUE(keys.FileStatus().ok()) << keys.FileStatus();
+// A configured file that yields no key must not make the API public: every check is refused as
+// Unavailable (the API answers 503), with a reason that names no path; FileStatus (for the log) has it.
+void ExpectClosed(ApiKeys& keys, const std::string& file_problem) {
+  EXPECT_TRUE(keys.Enabled());
+  for (const std::optional<std::string_view> key : {std::optional<std::string_view>(), std::optional<std::string_view>("k1"),
+                                                    std::optional<std::string_view>("anything")}) {
+    const Status refused = keys.Check(key);
+    EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused;
+    EXPECT_EQ(refused.message(), "API keys required but none usable") << refused;
+  }
+  const Status problem = keys.FileStatus();
+  EXPECT_FALSE(problem.ok());
+  EXPECT_NE(problem.message().find(file_problem), std::string::npos) << problem;
 }
 
-TEST_F(ApiKeysTest, EmptyOrCommentOnlyFileRequiresNoKey) {
+TEST_F(ApiKeysTest, MissingFileRefusesEveryone) {
+  ApiKeys keys(path_, seconds(5), clock_);
+  ExpectClosed(keys, path_.string());
+}
+
+TEST_F(ApiKeysTest, EmptyOrCommentOnlyFileRefusesEveryone) {
   Write("# no keys yet\n\n   \n");
   ApiKeys keys(path_, seconds(5), clock_);
-  EXPECT_FALSE(keys.Enabled());
-  EXPECT_TRUE(keys.Check(std::nullopt).ok());
+  ExpectClosed(keys, "no API key");
+}
+
+TEST_F(ApiKeysTest, UnreadableFileRefusesEveryone) {
+  std::filesystem::create_directories(path_);  // exists, has a modification time, cannot be read as a file
+  ApiKeys keys(path_, seconds(5), clock_);
+  ExpectClosed(keys, path_.string());
+}
+
+TEST_F(ApiKeysTest, TheFileProblemIsReportedOnceWhenItChanges) {
+  std::vector<std::string> reports;
+  ApiKeys keys(path_, seconds(5), clock_, [&](const Status& status) { reports.push_back(status.ok() ? "ok" : status.message()); });
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(keys.Check("k1").code(), StatusCode::kUnavailable);
+    clock_.Advance(seconds(5));
+  }
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NE(reports[0].find(path_.string()), std::string::npos) << reports[0];
+  Write("k1\n");
+  clock_.Advance(seconds(5));
+  EXPECT_TRUE(keys.Check("k1").ok());
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[1], "ok");
 }
 
 TEST_F(ApiKeysTest, KeysWithCommentsAndBlankLines) {
@@ -238,7 +322,7 @@ TEST_F(ApiKeysTest, RewrittenFileIsReloadedAfterTheRecheckInterval) {
   EXPECT_EQ(keys.Check("old-key").code(), StatusCode::kPermissionDenied);
 }
 
-TEST_F(ApiKeysTest, DeletedFileMeansNoKeysAndRecreatedFileMeansKeysAgain) {
+TEST_F(ApiKeysTest, DeletedFileRefusesEveryoneAndRecreatedFileMeansKeysAgain) {
   Write("k1\n");
   ApiKeys keys(path_, seconds(5), clock_);
   EXPECT_TRUE(keys.Enabled());
@@ -246,15 +330,14 @@ TEST_F(ApiKeysTest, DeletedFileMeansNoKeysAndRecreatedFileMeansKeysAgain) {
 
   std::filesystem::remove(path_);
   clock_.Advance(seconds(5));
-  EXPECT_FALSE(keys.Enabled());
-  EXPECT_TRUE(keys.Check(std::nullopt).ok());
-  EXPECT_TRUE(keys.FileStatus().ok());
+  ExpectClosed(keys, path_.string());
 
   Write("k2\n");
   clock_.Advance(seconds(5));
   EXPECT_TRUE(keys.Enabled());
   EXPECT_TRUE(keys.Check("k2").ok());
   EXPECT_EQ(keys.Check("k1").code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(keys.FileStatus().ok());
 }
 
 TEST_F(ApiKeysTest, UnchangedFileIsNotReparsed) {

@@ -39,6 +39,8 @@ TEST(ServiceConfigTest, DefaultsWithOnlyTheDatabaseUrl) {
   EXPECT_EQ(config->local_cache_max_bytes, std::size_t{64} << 20);
   EXPECT_DOUBLE_EQ(config->rate_limit_rps, 10);
   EXPECT_DOUBLE_EQ(config->rate_limit_burst, 20);
+  EXPECT_EQ(config->rate_limit_max_clients, 100'000u);
+  EXPECT_EQ(config->auth_failures_per_minute, 10);
   EXPECT_FALSE(config->api_keys_file.has_value());
   EXPECT_EQ(config->log_level, "info");
   EXPECT_EQ(config->log_format, "text");
@@ -58,6 +60,8 @@ TEST(ServiceConfigTest, ReadsEveryVariable) {
                                             {"LOCAL_CACHE_MAX_MB", "128"},
                                             {"RATE_LIMIT_RPS", "2.5"},
                                             {"RATE_LIMIT_BURST", "7"},
+                                            {"RATE_LIMIT_MAX_CLIENTS", "5000"},
+                                            {"AUTH_FAILURES_PER_MINUTE", "3"},
                                             {"API_KEYS_FILE", "/etc/financialapi/api-keys"},
                                             {"TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8"},
                                             {"CACHE_KEY_PREFIX", "tenant-a:v1:"},
@@ -75,6 +79,8 @@ TEST(ServiceConfigTest, ReadsEveryVariable) {
   EXPECT_EQ(config->local_cache_max_bytes, std::size_t{128} << 20);
   EXPECT_DOUBLE_EQ(config->rate_limit_rps, 2.5);
   EXPECT_DOUBLE_EQ(config->rate_limit_burst, 7);
+  EXPECT_EQ(config->rate_limit_max_clients, 5000u);
+  EXPECT_EQ(config->auth_failures_per_minute, 3);
   EXPECT_EQ(config->api_keys_file, "/etc/financialapi/api-keys");
   EXPECT_EQ(config->trusted_proxies, "10.0.0.0/8,fd00::/8");
   EXPECT_EQ(config->cache_key_prefix, "tenant-a:v1:");
@@ -106,6 +112,7 @@ TEST(ServiceConfigTest, ZeroTurnsCachingAndRateLimitingOff) {
 TEST(ServiceConfigTest, MalformedValuesAreNamedInTheError) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"PORT", "http"},           {"PORT", "0"},
+      {"RATE_LIMIT_MAX_CLIENTS", "0"}, {"AUTH_FAILURES_PER_MINUTE", "0"},
       {"PORT", "65536"},          {"PORT", "80 "},
       {"PORT", " 80"},            {"PORT", "-80"},
       {"PORT", ""},               {"PORT", "8e3"},

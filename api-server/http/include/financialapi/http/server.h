@@ -25,7 +25,10 @@ struct Header {
 struct Request {
   std::string method;                 // "GET", "HEAD", ... (HEAD reaches the handler as "HEAD")
   std::string target;                 // raw request target, e.g. "/v1/companies?search=app"
-  std::string path;                   // percent-decoded path without the query
+  std::string path;                   // percent-decoded path without the query (for messages and logs)
+  // The path as sent, still percent-encoded. Routes are matched on its segments, each decoded after
+  // the split, so an encoded '/' ("%2F") stays inside its segment instead of making a new one.
+  std::string raw_path;
   std::vector<std::pair<std::string, std::string>> query;  // percent-decoded ('+' = space), in order
   std::vector<Header> headers;        // lower-case names, in the order received
   std::string body;
@@ -36,6 +39,11 @@ struct Request {
   // First value of a query parameter (exact name), or nullopt when absent. "?a" gives "".
   std::optional<std::string_view> QueryValue(std::string_view name) const;
 };
+
+// Fills path, raw_path and query from target (origin-form "/p?q", absolute-form "http://host/p?q" or
+// "*"), as the server does for every request. False for any other form, a bad percent-escape, or a
+// NUL in the decoded path. For handlers' tests that build requests by hand.
+bool ParseRequestTarget(Request& request);
 
 struct Response {
   int status = 200;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +22,7 @@
 #include "financialapi/service/cache.h"
 #include "financialapi/service/config.h"
 #include "financialapi/service/metrics.h"
+#include "financialapi/service/routes.h"
 
 namespace financialapi::service {
 
@@ -46,9 +48,12 @@ class FinancialApi {
 
  private:
   explicit FinancialApi(const ServiceConfig& config, const Clock& clock);
-  struct Route;
-  static Route Match(std::string_view path);
-  http::Response Dispatch(const http::Request& request, const Route& route, std::string& endpoint);
+  http::Response Dispatch(const http::Request& request, const RouteMatch& match);
+  // The peer, or behind trusted proxies the client they forwarded for.
+  std::string ClientAddress(const http::Request& request) const;
+  // Authentication and the rate limit, one step before any route's input is read: the answer that
+  // refuses the request (401, 403, 429, 503), or nullopt to serve it.
+  std::optional<http::Response> Admit(const http::Request& request);
   http::Response Serve(const http::Request& request, const std::string& cache_key,
                        const std::function<StatusOr<nlohmann::json>(db::PostgresConnection&)>& query);
   StatusOr<nlohmann::json> WithDatabase(const std::function<StatusOr<nlohmann::json>(db::PostgresConnection&)>& query);
@@ -61,6 +66,7 @@ class FinancialApi {
   db::ConnectionPool<db::PostgresConnection> database_;
   std::unique_ptr<ResponseCache> cache_;
   RateLimiter rate_limiter_;
+  RateLimiter auth_failures_;  // per client address: failed key checks allowed
   TrustedProxies trusted_proxies_;
   ApiKeys api_keys_;
 

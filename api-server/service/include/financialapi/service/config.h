@@ -24,6 +24,10 @@ struct ServiceConfig {
   std::size_t local_cache_max_bytes = 64u << 20;
   double rate_limit_rps = 10;         // 0 turns limiting off
   double rate_limit_burst = 20;
+  std::size_t rate_limit_max_clients = 100'000;  // buckets kept; past it the least recently used goes
+  // Failed API key checks (401/403) allowed per client address per minute, as a burst too; over it the
+  // address is answered 429 until one is back, a right key included (guessing keys costs time).
+  int auth_failures_per_minute = 10;
   std::optional<std::string> api_keys_file;
   std::string trusted_proxies;        // addresses/CIDRs whose X-Forwarded-For is believed ("" = none)
   std::string log_level = "info";
