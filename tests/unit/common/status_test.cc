@@ -87,6 +87,21 @@ TEST(StringsTest, SplitAndTrimKeepsEmptyParts) {
   EXPECT_EQ(SplitAndTrim("a,", ','), (Parts{"a", ""}));
 }
 
+TEST(StringsTest, IsUtf8AcceptsWellFormedTextOnly) {
+  EXPECT_TRUE(IsUtf8(""));
+  EXPECT_TRUE(IsUtf8("Apple Inc."));
+  EXPECT_TRUE(IsUtf8("\xC3\x89lectricit\xC3\xA9"));        // Électricité
+  EXPECT_TRUE(IsUtf8("\xF0\x9F\x93\x88"));                  // U+1F4C8
+  EXPECT_FALSE(IsUtf8("\xFF"));
+  EXPECT_FALSE(IsUtf8("App\xC3"));                            // cut short
+  EXPECT_FALSE(IsUtf8("\xC0\xAF"));                          // overlong '/'
+  EXPECT_FALSE(IsUtf8("\xED\xA0\x80"));                      // a surrogate
+  EXPECT_FALSE(IsUtf8("\xF4\x90\x80\x80"));                  // past U+10FFFF
+  EXPECT_EQ(Utf8SequenceLength("a\xC3\xA9", 0), 1u);
+  EXPECT_EQ(Utf8SequenceLength("a\xC3\xA9", 1), 2u);
+  EXPECT_EQ(Utf8SequenceLength("a\xC3\xA9", 2), 0u) << "a continuation byte starts nothing";
+}
+
 TEST(StringsTest, JoinPutsTheSeparatorBetweenParts) {
   EXPECT_EQ(Join({}, ", "), "");
   EXPECT_EQ(Join({"a"}, ", "), "a");
