@@ -38,7 +38,8 @@ Environment (all of them in docs/api.md):
   WORKER_THREADS     threads serving requests (8)
   CACHE_TTL_SECONDS  Redis cache TTL (300; 0 turns caching off)
   RATE_LIMIT_RPS, RATE_LIMIT_BURST  per-client limit (10, 20; 0 turns it off)
-  API_KEYS_FILE      file of accepted API keys, one per line (unset: no keys needed)
+  API_KEYS_FILE      file of accepted API keys, one per line (unset: no keys needed; set but
+                     missing, unreadable or empty: data endpoints answer 503)
   LOG_LEVEL, LOG_FORMAT  debug|info|warn|error, text|json
 
 Flags:

@@ -58,6 +58,8 @@ StatusOr<std::unique_ptr<FinancialApi>> FinancialApi::Create(const ServiceConfig
   };
   api->cache_ = std::make_unique<ResponseCache>(std::move(local), std::move(redis), config.cache_ttl_seconds,
                                                 config.gzip_min_bytes, std::move(observer));
+  // Read the key file now, so a broken one is in the log at start, not at the first request.
+  api->api_keys_.Usable();
   return api;
 }
 
