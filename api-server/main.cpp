@@ -166,7 +166,7 @@ int Serve() {
   (void)service->Readiness();  // applies the schema and opens the first connections when it can
   service->StartBackground();
   auto server = financialapi::http::Server::Start(
-      {.address = "0.0.0.0", .port = config->port, .threads = config->worker_threads},
+      financialapi::service::HttpServerOptions(*config),
       [service](const financialapi::http::Request& request) { return service->Handle(request); });
   if (!server.ok()) {
     log.Error("cannot serve", {{"error", server.status().message()}});

@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include <nlohmann/json.hpp>
+
+#include "financialapi/common/redact.h"
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
@@ -21,10 +23,16 @@ spdlog::level::level_enum ToSpdlog(LogLevel level) {
   return spdlog::level::info;
 }
 
+// A JSON string literal of any bytes: invalid UTF-8 becomes U+FFFD instead of the type_error.316
+// that dump() throws by default (a log line must never throw, whatever a peer or a library sent).
+std::string JsonString(std::string_view value) {
+  return nlohmann::json(std::string(value)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // Text values are quoted only when they need it, as logfmt does.
 std::string TextValue(const std::string& value) {
   const bool plain = !value.empty() && value.find_first_of(" \"=\t\n") == std::string::npos;
-  return plain ? value : nlohmann::json(value).dump();
+  return plain ? value : JsonString(value);
 }
 
 }  // namespace
@@ -62,17 +70,18 @@ Logger Logger::With(std::string key, std::string value) const {
 }
 
 std::string Logger::Format(std::string_view message, const LogFields& extra, LogFormat format) const {
+  // Passwords are removed here, once for every caller: messages quote URLs and conninfo strings.
   if (format == LogFormat::kJson) {
     // The pattern supplies the braces and ts/level; this is the rest of the object.
-    std::string out = "\"msg\":" + nlohmann::json(std::string(message)).dump();
+    std::string out = "\"msg\":" + JsonString(RedactSecrets(message));
     for (const auto* fields : {&fields_, &extra}) {
-      for (const auto& [key, value] : *fields) out += "," + nlohmann::json(key).dump() + ":" + nlohmann::json(value).dump();
+      for (const auto& [key, value] : *fields) out += "," + JsonString(key) + ":" + JsonString(RedactSecrets(value));
     }
     return out;
   }
-  std::string out(message);
+  std::string out = RedactSecrets(message);
   for (const auto* fields : {&fields_, &extra}) {
-    for (const auto& [key, value] : *fields) out += " " + key + "=" + TextValue(value);
+    for (const auto& [key, value] : *fields) out += " " + key + "=" + TextValue(RedactSecrets(value));
   }
   return out;
 }
@@ -80,7 +89,11 @@ std::string Logger::Format(std::string_view message, const LogFields& extra, Log
 void Logger::Log(LogLevel level, std::string_view message, const LogFields& extra) const {
   const auto spd_level = ToSpdlog(level);
   if (!spdlog::should_log(spd_level)) return;
-  spdlog::log(spd_level, "{}", Format(message, extra, g_format.load()));
+  // Logging is called from catch blocks and destructors: nothing may escape it (bad_alloc included).
+  try {
+    spdlog::log(spd_level, "{}", Format(message, extra, g_format.load()));
+  } catch (...) {
+  }
 }
 
 void Logger::Debug(std::string_view message, const LogFields& extra) const { Log(LogLevel::kDebug, message, extra); }

@@ -1,4 +1,7 @@
 #include "financialapi/common/strings.h"
+#include "financialapi/common/redact.h"
+
+#include <algorithm>
 
 namespace financialapi {
 
@@ -97,6 +100,95 @@ bool IsUtf8(std::string_view text) {
     i += length;
   }
   return true;
+}
+
+namespace {
+
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool IsUrlAuthorityEnd(char c) {
+  return c == '/' || c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'';
+}
+
+// user:password@ of every URL: from the character after the first ':' of the user info to its last '@'.
+std::string RedactUrlPasswords(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t copied = 0;
+  for (std::size_t scheme = text.find("://"); scheme != std::string_view::npos; scheme = text.find("://", scheme + 3)) {
+    const std::size_t start = scheme + 3;
+    std::size_t end = start;
+    while (end < text.size() && !IsUrlAuthorityEnd(text[end])) ++end;
+    const std::string_view authority = text.substr(start, end - start);
+    const std::size_t at = authority.rfind('@');
+    if (at == std::string_view::npos) continue;
+    const std::size_t colon = authority.find(':');
+    if (colon == std::string_view::npos || colon > at) continue;
+    out.append(text.substr(copied, start + colon + 1 - copied));
+    out += "***";
+    copied = start + at;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
+// The value after password= (and the Redis equivalents), as libpq's conninfo parser reads it: single
+// quotes with backslash escapes, or up to the next space; in a URL's query, up to '&'.
+std::string RedactKeywordPasswords(std::string_view text) {
+  static constexpr std::string_view kKeywords[] = {"password", "requirepass", "masterauth"};
+  const std::string lower = AsciiLower(text);
+  std::string out;
+  out.reserve(text.size());
+  std::size_t copied = 0;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t keyword_end = std::string::npos;
+    for (const std::string_view keyword : kKeywords) {
+      if (lower.compare(at, keyword.size(), keyword) == 0 && (at == 0 || !IsWordChar(text[at - 1]))) {
+        keyword_end = at + keyword.size();
+        break;
+      }
+    }
+    if (keyword_end == std::string::npos) {
+      ++at;
+      continue;
+    }
+    std::size_t cursor = keyword_end;
+    while (cursor < text.size() && text[cursor] == ' ') ++cursor;
+    if (cursor >= text.size() || text[cursor] != '=') {
+      at = keyword_end;
+      continue;
+    }
+    ++cursor;
+    while (cursor < text.size() && text[cursor] == ' ') ++cursor;
+    std::size_t value_end = cursor;
+    if (value_end < text.size() && text[value_end] == '\'') {
+      ++value_end;
+      while (value_end < text.size() && text[value_end] != '\'') value_end += text[value_end] == '\\' ? std::size_t{2} : std::size_t{1};
+      value_end = std::min(value_end + 1, text.size());
+    } else {
+      while (value_end < text.size() && text[value_end] != ' ' && text[value_end] != '\t' && text[value_end] != '\n' &&
+             text[value_end] != '&' && text[value_end] != '"' && text[value_end] != ',' && text[value_end] != ';') {
+        ++value_end;
+      }
+    }
+    out.append(text.substr(copied, cursor - copied));
+    out += "***";
+    copied = value_end;
+    at = value_end;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
+}  // namespace
+
+std::string RedactSecrets(std::string_view text) {
+  // Cheap for the common line that holds neither form.
+  if (text.find("://") == std::string_view::npos && text.find('=') == std::string_view::npos) return std::string(text);
+  return RedactKeywordPasswords(RedactUrlPasswords(text));
 }
 
 std::string Join(const std::vector<std::string>& parts, std::string_view separator) {

@@ -1,10 +1,14 @@
 #include "financialapi/db/postgres.h"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include <libpq-fe.h>
 
+#include "financialapi/common/redact.h"
 #include "financialapi/common/strings.h"
 
 namespace financialapi::db {
@@ -15,8 +19,10 @@ std::string ConnectionError(const PGconn* connection) {
 }
 
 // `message` with the URL's password, as written and percent-decoded, replaced by "***": libpq quotes
-// parts of a URL it cannot parse, and these messages reach logs and /ready.
+// parts of a URL it cannot parse (not always the whole URL, which RedactSecrets would recognise), and
+// these messages reach logs.
 std::string WithoutPassword(std::string message, std::string_view url) {
+  message = RedactSecrets(message);
   const std::size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return message;
   const std::string_view authority = url.substr(scheme + 3, url.find('/', scheme + 3) - (scheme + 3));
@@ -64,7 +70,9 @@ StatusOr<std::unique_ptr<PostgresConnection>> PostgresConnection::Connect(const 
 
 PostgresConnection::~PostgresConnection() { PQfinish(connection_); }
 
-bool PostgresConnection::IsHealthy() const { return PQstatus(connection_) == CONNECTION_OK; }
+bool PostgresConnection::IsHealthy() const { return !abandoned_ && PQstatus(connection_) == CONNECTION_OK; }
+
+void PostgresConnection::ResultDeleter::operator()(pg_result* result) const { PQclear(result); }
 
 namespace {
 
@@ -88,27 +96,73 @@ bool Succeeded(const PGresult* result) {
 
 }  // namespace
 
+StatusOr<PostgresConnection::OwnedResult> PostgresConnection::AwaitResult() {
+  const auto deadline = std::chrono::steady_clock::now() + query_deadline_;
+  const auto give_up = [&]() -> Status {
+    // libpq 15's PQcancel connects and then waits for the server to close, with no time limit: on a
+    // server that does not answer it would hang as the query did. The server's statement_timeout
+    // (shorter than the deadline) ends the statement if the server is alive; this side stops waiting.
+    abandoned_ = true;
+    return Unavailable("PostgreSQL did not answer within " + std::to_string(query_deadline_.count()) + " ms")
+        .WithReason(std::string(kReasonDeadlineExceeded));
+  };
+  // A blocking-mode connection has sent the whole query by the time PQsend* returns; only the wait for
+  // the answer can last.
+  OwnedResult kept;
+  while (true) {
+    while (PQisBusy(connection_) != 0) {
+      int wait_ms = -1;
+      if (query_deadline_.count() > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return give_up();
+        wait_ms = static_cast<int>(left.count());
+      }
+      pollfd descriptor{.fd = PQsocket(connection_), .events = POLLIN, .revents = 0};
+      const int ready = poll(&descriptor, 1, wait_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) return give_up();
+      // Readable, closed or failed: libpq reads what there is and reports a closed connection itself.
+      if (ready < 0 || PQconsumeInput(connection_) == 0) {
+        return Unavailable("PostgreSQL connection lost: " + ConnectionError(connection_));
+      }
+    }
+    OwnedResult next(PQgetResult(connection_));
+    if (!next) return kept;
+    if (!kept || (Succeeded(kept.get()) && !Succeeded(next.get()))) kept = std::move(next);
+  }
+}
+
 StatusOr<QueryResult> PostgresConnection::Execute(const std::string& sql, const std::vector<std::string>& params) {
+  if (abandoned_) return Unavailable("PostgreSQL connection was abandoned after a deadline; reconnect");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) values.push_back(param.c_str());
   const int count = static_cast<int>(values.size());
-  ResultPtr result(nullptr, &PQclear);
+  const auto send_failed = [&] { return Unavailable("PostgreSQL connection lost: " + ConnectionError(connection_)); };
+  OwnedResult result;
   if (prepare_statements_) {
     auto [it, inserted] = prepared_.try_emplace(sql);
     if (inserted) {
       it->second = "fapi_" + std::to_string(prepared_.size());
-      ResultPtr prepared(PQprepare(connection_, it->second.c_str(), sql.c_str(), count, nullptr), &PQclear);
-      if (!Succeeded(prepared.get())) {
+      if (PQsendPrepare(connection_, it->second.c_str(), sql.c_str(), count, nullptr) == 0) {
         prepared_.erase(it);
-        return StatementError(connection_, prepared.get());
+        return send_failed();
+      }
+      auto prepared = AwaitResult();
+      if (!prepared.ok() || !Succeeded(prepared->get())) {
+        prepared_.erase(it);
+        if (!prepared.ok()) return prepared.status();
+        return StatementError(connection_, prepared->get());
       }
     }
-    result.reset(PQexecPrepared(connection_, it->second.c_str(), count, values.data(), nullptr, nullptr, 0));
-  } else {
-    result.reset(PQexecParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr, nullptr,
-                              /*resultFormat=text*/ 0));
+    if (PQsendQueryPrepared(connection_, it->second.c_str(), count, values.data(), nullptr, nullptr, 0) == 0) {
+      return send_failed();
+    }
+  } else if (PQsendQueryParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr, nullptr,
+                               /*resultFormat=text*/ 0) == 0) {
+    return send_failed();
   }
+  FINANCIALAPI_ASSIGN_OR_RETURN(result, AwaitResult());
   if (!Succeeded(result.get())) return StatementError(connection_, result.get());
   QueryResult out;
   const int columns = PQnfields(result.get());
@@ -132,7 +186,11 @@ StatusOr<QueryResult> PostgresConnection::Execute(const std::string& sql, const 
 }
 
 Status PostgresConnection::ExecuteScript(const std::string& sql) {
-  ResultPtr result(PQexec(connection_, sql.c_str()), &PQclear);
+  if (abandoned_) return Unavailable("PostgreSQL connection was abandoned after a deadline; reconnect");
+  if (PQsendQuery(connection_, sql.c_str()) == 0) {
+    return Unavailable("PostgreSQL connection lost: " + ConnectionError(connection_));
+  }
+  FINANCIALAPI_ASSIGN_OR_RETURN(auto result, AwaitResult());
   if (Succeeded(result.get())) return Status::Ok();
   return StatementError(connection_, result.get(), "script failed");
 }

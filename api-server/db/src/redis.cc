@@ -4,6 +4,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "financialapi/common/redact.h"
 #include "financialapi/common/strings.h"
 
 namespace financialapi::db {
@@ -47,7 +48,7 @@ timeval ToTimeval(std::chrono::milliseconds timeout) {
 
 StatusOr<RedisEndpoint> ParseRedisUrl(const std::string& url) {
   constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) return InvalidArgument("Redis URL '" + url + "' must start with redis://");
+  if (!url.starts_with(kScheme)) return InvalidArgument("Redis URL '" + RedactSecrets(url) + "' must start with redis://");
   std::string rest = url.substr(kScheme.size());
   RedisEndpoint endpoint;
   if (const auto at = rest.rfind('@'); at != std::string::npos) {

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
@@ -32,6 +33,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -107,9 +109,12 @@ class Server::Impl {
   Impl(ServerOptions options, Handler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
+        inline_paths_(options_.inline_paths.begin(), options_.inline_paths.end()),
         ioc_(options_.threads),
         acceptor_(net::make_strand(ioc_)),
-        retry_timer_(acceptor_.get_executor()) {}
+        retry_timer_(acceptor_.get_executor()) {
+    if (options_.handler_threads > 0) handler_pool_.emplace(static_cast<std::size_t>(options_.handler_threads));
+  }
 
   Status Listen();
   Status StartThreads();
@@ -120,9 +125,16 @@ class Server::Impl {
   const ServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
   bool stopping() const { return stopping_flag_.load(std::memory_order_relaxed); }
-  void Forget(Session* session) {
+  // The pool handlers run on, or null when they run on the I/O thread (no pool, or an inline path).
+  net::thread_pool* HandlerPoolFor(const std::string& path) {
+    if (!handler_pool_ || inline_paths_.contains(path)) return nullptr;
+    return &*handler_pool_;
+  }
+  void Forget(Session* session, const std::string& remote) {
     std::lock_guard lock(mutex_);
-    sessions_.erase(session);
+    if (sessions_.erase(session) > 0) {
+      if (const auto it = per_client_.find(remote); it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+    }
     if (sessions_.empty()) sessions_cv_.notify_all();
   }
 
@@ -134,17 +146,21 @@ class Server::Impl {
 
   const ServerOptions options_;
   const Handler handler_;
+  const std::unordered_set<std::string> inline_paths_;
   int port_ = 0;
 
-  std::mutex mutex_;  // guards sessions_ and stopping_
+  std::mutex mutex_;  // guards sessions_, per_client_ and stopping_
   std::condition_variable sessions_cv_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<std::string, std::size_t> per_client_;  // open connections per peer address
   bool stopping_ = false;
   std::atomic<bool> stopping_flag_{false};  // stopping_ for lock-free reads on the request path
 
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
   std::vector<std::thread> threads_;
+  // Joined in Shutdown; its handlers post their writes to ioc_, which outlives it.
+  std::optional<net::thread_pool> handler_pool_;
 
   // Declared last: destroying the io_context destroys the handlers still queued (and the sessions
   // they hold), which call Forget() on the members above.
@@ -158,10 +174,10 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Server::Impl& server, tcp::socket socket, std::string remote_address)
-      : server_(server), stream_(std::move(socket)) {
+      : server_(server), stream_(std::move(socket)), remote_address_(remote_address) {
     request_.remote_address = std::move(remote_address);  // one peer per connection
   }
-  ~Session() { server_.Forget(this); }
+  ~Session() { server_.Forget(this, remote_address_); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -204,6 +220,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (parser_->is_done()) {  // no body: the common GET
       Handle();
+      return;
+    }
+    if (server_.options().max_body_bytes == 0) {
+      // Bodies are not accepted at all: refuse before reading (or inviting, with 100 Continue) any of it.
+      SendError(413, "request bodies are not accepted");
       return;
     }
     const auto expect = parser_->get()[bhttp::field::expect];
@@ -273,6 +294,21 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.headers.resize(count);
     request_.body = std::move(message.body());
 
+    net::thread_pool* pool = server_.HandlerPoolFor(request_.path);
+    if (pool == nullptr) {
+      RunHandler();
+      Write(keep_alive, head);
+      return;
+    }
+    // The session is in kHandling: nothing on its strand touches request_ or response_ until the
+    // write is posted back to it.
+    net::post(*pool, [self = shared_from_this(), keep_alive, head] {
+      self->RunHandler();
+      net::post(self->stream_.get_executor(), [self, keep_alive, head] { self->Write(keep_alive, head); });
+    });
+  }
+
+  void RunHandler() {
     try {
       response_ = server_.handler()(request_);
     } catch (...) {
@@ -280,7 +316,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (response_.status < 200 || response_.status > 999) response_ = ErrorResponse(500, "internal error");
     request_.body.clear();
-    Write(keep_alive, head);
   }
 
   void SendError(int status, std::string_view message) {
@@ -291,6 +326,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Serializes the status line and headers into head_ (whose capacity is kept across requests) and
   // writes head and body with one gather write.
   void Write(bool keep_alive, bool head) {
+    if (state_ == State::kClosed) return;  // force-closed while its handler ran on the pool
     state_ = State::kWriting;
     if (server_.stopping()) keep_alive = false;
     close_after_write_ = !keep_alive;
@@ -339,7 +375,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::array<net::const_buffer, 2> buffers = {
         net::buffer(head_.data(), head_.size()),
         send_body ? net::buffer(body.data(), body.size()) : net::const_buffer()};
-    stream_.expires_after(server_.options().idle_timeout);
+    const auto& options = server_.options();
+    const bool write_limit = options.write_timeout.count() > 0 && options.write_timeout < options.idle_timeout;
+    stream_.expires_after(write_limit ? options.write_timeout : options.idle_timeout);
     net::async_write(stream_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
@@ -395,6 +433,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Server::Impl& server_;
   beast::tcp_stream stream_;
+  const std::string remote_address_;  // request_'s copy is the handler's to read
   beast::flat_buffer buffer_;  // kept across requests: pipelined bytes and its capacity both carry over
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request request_;   // reused per request so its strings keep their capacity
@@ -469,11 +508,26 @@ void Server::Impl::OnAccept(error_code ec, tcp::socket socket) {
   std::string remote;
   const auto peer = socket.remote_endpoint(ignored);
   if (!ignored) remote = peer.address().to_string();
-  auto session = std::make_shared<Session>(*this, std::move(socket), std::move(remote));
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;  // accepted in the race with Shutdown: dropping it closes the socket
+    // Over a limit: closed at once, before a session or buffer exists for it.
+    const bool over_total = options_.max_connections > 0 && sessions_.size() >= options_.max_connections;
+    const auto client = per_client_.find(remote);
+    const bool over_client = options_.max_connections_per_client > 0 && client != per_client_.end() &&
+                             client->second >= options_.max_connections_per_client;
+    if (over_total || over_client) {
+      socket.close(ignored);
+      Accept();
+      return;
+    }
+  }
+  auto session = std::make_shared<Session>(*this, std::move(socket), remote);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
     sessions_.emplace(session.get(), session);
+    ++per_client_[remote];
   }
   session->Start();
   Accept();
@@ -519,6 +573,9 @@ void Server::Impl::Shutdown(std::chrono::milliseconds drain) {
     WaitForSessions(std::chrono::seconds(1));
   }
   ioc_.stop();
+  // A handler still running is waited for (threads cannot be interrupted); the write it posts then
+  // is never run, and is destroyed with the io_context.
+  if (handler_pool_) handler_pool_->join();
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
   }

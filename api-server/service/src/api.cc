@@ -82,6 +82,9 @@ FinancialApi::FinancialApi(const ServiceConfig& config, const Clock& clock)
                 [url = config.database_url, timeout = config.statement_timeout_ms, prepare = config.prepared_statements]()
                     -> StatusOr<std::unique_ptr<db::PostgresConnection>> {
                   FINANCIALAPI_ASSIGN_OR_RETURN(auto connection, db::PostgresConnection::Connect(url, 2));
+                  // statement_timeout ends a slow statement on the server; this bounds the wait for a
+                  // server that does not answer at all, and comes a second after the server's cancel.
+                  connection->set_query_deadline(std::chrono::milliseconds(timeout + 1000));
                   // A query that runs away holds a worker thread: bound it. Sent before statements are
                   // prepared, so this one-off is not kept as a named statement on the server.
                   FINANCIALAPI_RETURN_IF_ERROR(
@@ -106,22 +109,37 @@ FinancialApi::FinancialApi(const ServiceConfig& config, const Clock& clock)
   metrics_.SetDatabasePool(0, config.db_pool_size);
 }
 
-FinancialApi::~FinancialApi() { StopBackground(); }
+FinancialApi::~FinancialApi() {
+  StopBackground();
+  std::thread checker;
+  {
+    std::lock_guard lock(readiness_mutex_);
+    checker = std::move(readiness_checker_);
+  }
+  if (checker.joinable()) checker.join();
+}
 
 StatusOr<json> FinancialApi::WithDatabase(const std::function<StatusOr<json>(db::PostgresConnection&)>& query) {
+  // What went wrong is logged; the answer says only that the database is unavailable, because
+  // libpq's messages name hosts, ports and users.
   auto lease = database_.Acquire();
   metrics_.SetDatabasePool(database_.InUse(), database_.size());
   if (!lease.ok()) {
     metrics_.SetDependencyUp("postgres", false);
-    return Unavailable("PostgreSQL is unavailable: " + lease.status().message());
+    log_.Debug("PostgreSQL is unavailable", {{"error", lease.status().message()}});
+    return Unavailable("PostgreSQL is unavailable");
   }
   auto result = query(**lease);
   if (!result.ok()) {
     const Status& error = result.status();
     if (error.code() == StatusCode::kUnavailable) {
+      // The connection is lost, or PostgreSQL (or PgBouncer) did not answer in time: the next
+      // requests are refused at once for a second instead of each waiting for its own deadline.
+      database_.Trip(Unavailable("PostgreSQL did not answer or the connection was lost"));
       lease->Discard();
       metrics_.SetDependencyUp("postgres", false);
-      return Unavailable("PostgreSQL is unavailable: " + error.message());
+      log_.Warn("PostgreSQL is unavailable", {{"error", error.message()}});
+      return Unavailable("PostgreSQL is unavailable");
     }
     if (error.reason() == db::kSqlStateUndefinedTable) {
       return Unavailable("the database schema is not set up yet (financial-api-server migrate)");
@@ -242,10 +260,33 @@ std::optional<http::Response> FinancialApi::Admit(const http::Request& request) 
 }
 
 http::Response FinancialApi::Readiness() {
-  std::lock_guard lock(readiness_mutex_);
-  const auto now = clock_.Now();
+  std::unique_lock lock(readiness_mutex_);
   // Probes from every kubelet and load balancer would otherwise each cost a query.
-  if (readiness_ && now - readiness_checked_ < std::chrono::seconds(1)) return *readiness_;
+  const bool stale = !readiness_ || clock_.Now() - readiness_checked_ >= std::chrono::seconds(1);
+  if (stale && !readiness_checking_) {
+    readiness_checking_ = true;
+    if (readiness_checker_.joinable()) readiness_checker_.join();  // finished: it cleared readiness_checking_
+    readiness_checker_ = std::thread([this] {
+      http::Response checked = CheckDependencies();
+      std::lock_guard done(readiness_mutex_);
+      readiness_ = std::move(checked);
+      readiness_checked_ = clock_.Now();
+      readiness_checking_ = false;
+      readiness_changed_.notify_all();
+    });
+  }
+  if (!readiness_) {
+    readiness_changed_.wait_for(lock, std::chrono::milliseconds(1500), [this] { return readiness_.has_value(); });
+  }
+  if (!readiness_) {
+    return http::Response{.status = 503, .body = R"({"status":"unavailable","postgres":{"status":"checking"}})"};
+  }
+  return *readiness_;
+}
+
+http::Response FinancialApi::CheckDependencies() {
+  // The details say what is wrong in words of our own: the errors behind them (logged) name hosts,
+  // ports, users and files.
   json report = {{"status", "ready"}};
   bool ready = true;
   const auto database = WithDatabase([this](db::PostgresConnection& c) -> StatusOr<json> {
@@ -272,7 +313,8 @@ http::Response FinancialApi::Readiness() {
     report["redis"] = {{"status", "up"}};
     metrics_.SetDependencyUp("redis", true);
   } else {
-    report["redis"] = {{"status", "down"}, {"detail", "serving from PostgreSQL: " + pong.message()}};
+    log_.Debug("Redis is unavailable", {{"error", pong.message()}});
+    report["redis"] = {{"status", "down"}, {"detail", "serving from PostgreSQL: Redis is unavailable"}};
     metrics_.SetDependencyUp("redis", false);
   }
   // Without a usable key nothing would be served: not ready (the log has the file's problem).
@@ -281,10 +323,7 @@ http::Response FinancialApi::Readiness() {
     report["apiKeys"] = {{"status", "error"}, {"detail", "API keys required but none usable"}};
   }
   if (!ready) report["status"] = "unavailable";
-  readiness_ = http::Response{.status = ready ? 200 : 503,
-                              .body = report.dump(-1, ' ', false, json::error_handler_t::replace)};
-  readiness_checked_ = now;
-  return *readiness_;
+  return http::Response{.status = ready ? 200 : 503, .body = report.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 void FinancialApi::RefreshGauges() {

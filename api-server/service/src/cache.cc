@@ -1,7 +1,9 @@
 #include "financialapi/service/cache.h"
 
 #include <condition_variable>
+#include <exception>
 
+#include "financialapi/common/logging.h"
 #include "financialapi/http/server.h"
 
 namespace financialapi::service {
@@ -78,7 +80,12 @@ RedisCache::RedisCache(db::RedisEndpoint endpoint, int connections, std::string 
 StatusOr<db::RedisReply> RedisCache::Command(const std::vector<std::string>& args) {
   FINANCIALAPI_ASSIGN_OR_RETURN(auto lease, pool_.Acquire());
   auto reply = lease->Command(args);
-  if (lease->IsBroken()) lease.Discard();
+  if (lease->IsBroken()) {
+    // Timed out or cut off: Redis is hung or gone. Tripping the pool skips Redis for a second, so a
+    // hung Redis costs one request a timeout per second instead of every request one.
+    pool_.Trip(reply.status());
+    lease.Discard();
+  }
   return reply;
 }
 
@@ -126,12 +133,14 @@ struct ResponseCache::Flight {
 };
 
 ResponseCache::ResponseCache(std::unique_ptr<LocalCache> local, std::unique_ptr<RedisCache> redis, int ttl_seconds,
-                             std::size_t gzip_min_bytes, CacheObserver observer)
+                             std::size_t gzip_min_bytes, CacheObserver observer,
+                             std::chrono::milliseconds flight_wait)
     : local_(std::move(local)),
       redis_(std::move(redis)),
       ttl_seconds_(ttl_seconds),
       gzip_min_bytes_(gzip_min_bytes),
-      observer_(std::move(observer)) {}
+      observer_(std::move(observer)),
+      flight_wait_(flight_wait) {}
 
 StatusOr<ResponseCache::Answer> ResponseCache::GetOrCompute(const std::string& key,
                                                             const std::function<StatusOr<std::string>()>& compute) {
@@ -159,23 +168,37 @@ StatusOr<ResponseCache::Answer> ResponseCache::GetOrCompute(const std::string& k
   }
   if (!leader) {
     std::unique_lock lock(flight->mutex);
-    flight->done_signal.wait(lock, [&] { return flight->done; });
+    if (!flight->done_signal.wait_for(lock, flight_wait_, [&] { return flight->done; })) {
+      return Timeout("another request computing this answer did not finish within " +
+                     std::to_string(flight_wait_.count()) + " ms");
+    }
     auto result = *flight->result;
     if (result.ok()) result = Answer{result->body, CacheSource::kShared};
     return result;
   }
-  auto result = Lead(key, compute);
+  // Whatever compute() does, the flight ends and its waiters are woken: an exception (from a
+  // third-party library, or bad_alloc) becomes an error for the leader and every waiter alike.
+  std::optional<StatusOr<Answer>> outcome;
+  try {
+    outcome = Lead(key, compute);
+  } catch (const std::exception& error) {
+    Logger().Error("computing a response threw", {{"key", key}, {"error", error.what()}});
+    outcome = Internal("internal error");
+  } catch (...) {
+    Logger().Error("computing a response threw", {{"key", key}, {"error", "unknown exception"}});
+    outcome = Internal("internal error");
+  }
   {
     std::lock_guard lock(flights_mutex_);
     flights_.erase(key);
   }
   {
     std::lock_guard lock(flight->mutex);
-    flight->result = result;
+    flight->result = *outcome;
     flight->done = true;
   }
   flight->done_signal.notify_all();
-  return result;
+  return std::move(*outcome);
 }
 
 StatusOr<ResponseCache::Answer> ResponseCache::Lead(const std::string& key,

@@ -57,6 +57,11 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "LOCAL_CACHE_TTL_SECONDS", 0, 86400, local_ttl));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "LOCAL_CACHE_MAX_MB", 0, 65536, local_mb));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "GZIP_MIN_BYTES", 0, 1 << 30, gzip_min));
+  long connections = config.max_connections, per_client = config.max_connections_per_client;
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "MAX_CONNECTIONS", 1, 1 << 20, connections));
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "MAX_CONNECTIONS_PER_CLIENT", 1, 1 << 20, per_client));
+  config.max_connections = static_cast<int>(connections);
+  config.max_connections_per_client = static_cast<int>(per_client);
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_RPS", 0, 1e6, config.rate_limit_rps));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_BURST", 1, 1e6, config.rate_limit_burst));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "RATE_LIMIT_MAX_CLIENTS", 1, 10'000'000, max_clients));
@@ -88,6 +93,22 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   if (const auto level = lookup("LOG_LEVEL")) config.log_level = *level;
   if (const auto format = lookup("LOG_FORMAT")) config.log_format = *format;
   return config;
+}
+
+http::ServerOptions HttpServerOptions(const ServiceConfig& config, std::string address) {
+  http::ServerOptions options;
+  options.address = std::move(address);
+  options.port = config.port;
+  // Two I/O threads parse and write for every connection; handlers, which may wait on PostgreSQL,
+  // run on the worker threads, so a hung database never stops accepting, reading or /health.
+  options.threads = 2;
+  options.handler_threads = config.worker_threads;
+  options.inline_paths = {"/health", "/ready", "/metrics"};
+  options.max_body_bytes = 0;  // every endpoint is GET: no body is read before it is refused
+  options.write_timeout = std::chrono::seconds(30);
+  options.max_connections = static_cast<std::size_t>(config.max_connections);
+  options.max_connections_per_client = static_cast<std::size_t>(config.max_connections_per_client);
+  return options;
 }
 
 }  // namespace financialapi::service

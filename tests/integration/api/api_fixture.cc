@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -93,6 +94,9 @@ HttpAnswer Fetch(int port, const std::string& target, const std::vector<http::He
                  const std::string& method) {
   HttpAnswer answer;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  // A server that stops answering makes the test fail (status 0), not hang until ctest's timeout.
+  const timeval receive_timeout{.tv_sec = 20, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof receive_timeout);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -157,7 +161,8 @@ ApiUnderTest::ApiUnderTest(service::ServiceConfig config) {
     return;
   }
   api_ = std::move(api).value();
-  auto server = http::Server::Start({.address = "127.0.0.1", .port = 0, .threads = config.worker_threads},
+  config.port = 0;
+  auto server = http::Server::Start(service::HttpServerOptions(config, "127.0.0.1"),
                                     [api = api_.get()](const http::Request& request) { return api->Handle(request); });
   if (!server.ok()) {
     ADD_FAILURE() << server.status();

@@ -33,7 +33,8 @@ struct HttpAnswer {
   std::string body;
   std::string Header(const std::string& name) const;
 };
-// One request on a fresh connection (Connection: close). Extra headers as {name, value}.
+// One request on a fresh connection (Connection: close). Extra headers as {name, value}. Status 0
+// when nothing (complete) came back within 20 s.
 HttpAnswer Fetch(int port, const std::string& target, const std::vector<http::Header>& headers = {},
                  const std::string& method = "GET");
 

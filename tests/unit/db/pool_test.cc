@@ -254,6 +254,58 @@ TEST(ConnectionPoolTest, OnlyOneCallerRetriesAtATime) {
   EXPECT_EQ(database.calls(), 2);  // the retried connection, reused
 }
 
+// A database that accepts connections but stops answering: after one call ran into its deadline,
+// the others are refused at once (not each held for its own deadline), idle connections to the hung
+// server are closed, and one trial at a time finds out whether it answers again.
+TEST(ConnectionPoolTest, ATrippedPoolRefusesAtOnceThenLetsOneTrialThrough) {
+  FakeDatabase database;
+  Pool pool({.size = 4, .acquire_timeout = milliseconds(5000), .retry_after = milliseconds(1000)}, database.Factory());
+  {
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    ASSERT_TRUE(a.ok() && b.ok());
+  }  // two idle connections
+  EXPECT_EQ(database.tally().live.load(), 2);
+  {
+    auto timed_out = pool.Acquire();
+    ASSERT_TRUE(timed_out.ok());
+    pool.Trip(Unavailable("PostgreSQL did not answer within 6000 ms"));
+    timed_out->Discard();
+  }
+  EXPECT_TRUE(pool.IsTripped());
+  EXPECT_EQ(database.tally().live.load(), 0);  // the idle one closed too
+  const auto start = steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    auto refused = pool.Acquire();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().message(), "PostgreSQL did not answer within 6000 ms");
+  }
+  EXPECT_LT(steady_clock::now() - start, milliseconds(1000));
+  const int connects = database.calls();
+
+  // After retry_after: one trial; while it is out, others are still refused.
+  std::this_thread::sleep_for(milliseconds(1100));
+  {
+    auto trial = pool.Acquire();
+    ASSERT_TRUE(trial.ok()) << trial.status();
+    EXPECT_EQ(database.calls(), connects + 1);
+    EXPECT_FALSE(pool.Acquire().ok());
+    pool.Trip(Unavailable("still hung"));  // the trial timed out as well
+    trial->Discard();
+  }
+  EXPECT_FALSE(pool.Acquire().ok());  // its wait restarted
+
+  std::this_thread::sleep_for(milliseconds(1100));
+  {
+    auto trial = pool.Acquire();
+    ASSERT_TRUE(trial.ok()) << trial.status();
+  }  // answered: released with its connection
+  EXPECT_FALSE(pool.IsTripped());
+  auto a = pool.Acquire();
+  auto b = pool.Acquire();
+  EXPECT_TRUE(a.ok() && b.ok());
+}
+
 TEST(ConnectionPoolTest, DiscardFreesTheSlotAndDropsTheConnection) {
   FakeDatabase database;
   Pool pool({.size = 1, .acquire_timeout = milliseconds(5000), .retry_after = milliseconds(1000)}, database.Factory());

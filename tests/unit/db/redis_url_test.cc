@@ -21,6 +21,14 @@ TEST(RedisUrlTest, ParsesHostPortPasswordAndDatabase) {
   EXPECT_EQ(minimal->database, 0);
 }
 
+TEST(RedisUrlTest, ErrorsDoNotRepeatThePassword) {
+  // rediss:// (TLS) is not supported; the message quotes the URL, without its password.
+  auto tls = ParseRedisUrl("rediss://:hunter2@cache:6380");
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.status().message().find("hunter2"), std::string::npos) << tls.status();
+  EXPECT_NE(tls.status().message().find("rediss://:***@cache:6380"), std::string::npos) << tls.status();
+}
+
 TEST(RedisUrlTest, ThePasswordIsPercentDecodedAsTheOperatorEncodesIt) {
   auto url = ParseRedisUrl("redis://:p%40ss%3Aw%2Frd@cache:6379/0");
   ASSERT_TRUE(url.ok()) << url.status();

@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -143,6 +145,16 @@ class Client {
   bool connected_ = false;
   std::string in_;
 };
+
+// Polls `done` every 20 ms until it is true or `limit` passes; its last answer.
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
 
 std::unique_ptr<Server> StartServer(Handler handler, ServerOptions options = {}) {
   options.address = "127.0.0.1";
@@ -457,6 +469,134 @@ TEST(HttpServerTest, BodiesOverTheLimitGet413) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "1000");
   EXPECT_EQ(calls.load(), 1);
+}
+
+// A server that takes no bodies (max_body_bytes 0) refuses one at its headers: no 100 Continue, no
+// byte of it read or buffered, 413 and the connection closed, whatever framing announces it.
+TEST(HttpServerTest, WithoutBodiesARequestAnnouncingOneIsRefusedAtItsHeaders) {
+  ServerOptions options;
+  options.max_body_bytes = 0;
+  std::atomic<int> calls{0};
+  auto server = StartServer([&](const Request&) {
+    ++calls;
+    return Text("ok");
+  }, options);
+  ASSERT_TRUE(server);
+  for (const std::string& head :
+       {std::string("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n"),
+        std::string("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"),
+        std::string("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")}) {
+    Client client(server->port());
+    ASSERT_TRUE(client.Send(head));
+    auto response = client.Read();
+    ASSERT_TRUE(response) << head;
+    EXPECT_EQ(response->status, 413) << head << response->status_line;
+    EXPECT_EQ(response->Get("connection"), "close") << head;
+    EXPECT_TRUE(client.ClosedByPeer()) << head;
+  }
+  EXPECT_EQ(calls.load(), 0);
+  // Content-Length: 0 is no body.
+  Client client(server->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+
+// With a handler pool, handlers blocked (on a database, say) hold pool threads only: the I/O
+// threads still accept, read and answer the inline paths.
+TEST(HttpServerTest, InlinePathsAnswerWhileEveryHandlerThreadIsBlocked) {
+  ServerOptions options;
+  options.threads = 1;
+  options.handler_threads = 2;
+  options.inline_paths = {"/health"};
+  std::mutex mutex;
+  std::condition_variable changed;
+  int blocked = 0;
+  bool release = false;
+  auto server = StartServer([&](const Request& request) {
+    if (request.path == "/health") return Text("alive");
+    std::unique_lock lock(mutex);
+    ++blocked;
+    changed.notify_all();
+    changed.wait_for(lock, 10s, [&] { return release; });
+    return Text("slow");
+  }, options);
+  ASSERT_TRUE(server);
+  std::vector<std::thread> slow;
+  std::vector<std::optional<RawResponse>> slow_answers(3);
+  for (std::size_t i = 0; i < slow_answers.size(); ++i) {
+    slow.emplace_back([&, i] {
+      Client client(server->port());
+      slow_answers[i] = client.Get("/data");
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, 10s, [&] { return blocked == 2; }));  // both handler threads
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Client probe(server->port());
+  auto health = probe.Get("/health");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  for (auto& thread : slow) thread.join();
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->body, "alive");
+  EXPECT_LT(waited, 1s);
+  for (const auto& answer : slow_answers) {
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->body, "slow");  // the third waited for a free handler thread
+  }
+}
+
+TEST(HttpServerTest, ConnectionsOverTheLimitsAreClosedAtOnce) {
+  ServerOptions options;
+  options.max_connections = 3;
+  options.max_connections_per_client = 2;
+  auto server = StartServer([](const Request&) { return Text("ok"); }, options);
+  ASSERT_TRUE(server);
+  // All from 127.0.0.1: two are served, the third is closed without an answer.
+  auto a = std::make_unique<Client>(server->port());
+  Client b(server->port());
+  ASSERT_TRUE(a->Get("/"));
+  ASSERT_TRUE(b.Get("/"));
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  c.Send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_TRUE(c.ClosedByPeer());
+  // A closed connection frees its place.
+  a.reset();
+  EXPECT_TRUE(WaitUntil([&] {
+    Client d(server->port());
+    return d.Get("/").has_value();
+  }));
+}
+
+// A client that sends requests but never reads the answers: once the socket buffers are full the
+// write cannot finish, and the connection (with the response it pins) goes after write_timeout.
+TEST(HttpServerTest, AClientThatNeverReadsIsDroppedAfterTheWriteTimeout) {
+  ServerOptions options;
+  options.write_timeout = 1s;
+  options.idle_timeout = 30s;
+  auto body = std::make_shared<const std::string>(std::string(64 << 20, 'x'));
+  auto server = StartServer([&](const Request&) {
+    Response response;
+    response.shared_body = body;
+    return response;
+  }, options);
+  ASSERT_TRUE(server);
+  Client client(server->port());
+  ASSERT_TRUE(client.Send("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+  std::this_thread::sleep_for(200ms);
+  const auto start = std::chrono::steady_clock::now();
+  // The body still pinned by the write (ours, the handler's copy and the server's) until dropped.
+  EXPECT_TRUE(WaitUntil([&] { return body.use_count() == 1; }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 TEST(HttpServerTest, ThrowingHandlerGives500AndTheServerKeepsServing) {

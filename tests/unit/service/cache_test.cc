@@ -5,10 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -346,6 +349,158 @@ TEST(ResponseCacheTest, ErrorsReachEveryWaiterAndAreNotCached) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->source, CacheSource::kLocal);
   EXPECT_EQ(recomputed, 1);
+}
+
+// Joins `threads` if they all end within `limit`. A thread still blocked then (a waiter of a flight
+// that never completes) cannot be joined or safely left running, so the test process ends with the
+// failure printed instead of hanging until ctest's timeout.
+void JoinWithin(std::vector<std::thread>& threads, std::atomic<int>& finished, std::chrono::milliseconds limit,
+                const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (finished.load() < static_cast<int>(threads.size()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  if (finished.load() < static_cast<int>(threads.size())) {
+    ADD_FAILURE() << what << ": " << threads.size() - static_cast<std::size_t>(finished.load())
+                  << " thread(s) still blocked after " << limit.count() << " ms";
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+// Counts local-layer misses, so a test knows when a request has passed the local layer and is
+// about to join (or lead) the key's flight.
+CacheObserver CountingMisses(std::atomic<int>& misses) {
+  return {.on_lookup = [&misses](std::string_view layer, std::string_view result) {
+            if (layer == "local" && result == "miss") ++misses;
+          },
+          .on_redis_error = {}};
+}
+
+TEST(ResponseCacheTest, AComputationThatThrowsCompletesItsFlightWithAnError) {
+  ManualClock clock;
+  std::atomic<int> misses{0};
+  ResponseCache cache(Local(clock), nullptr, 300, 1024, CountingMisses(misses));
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool computing = false;
+  bool release = false;
+  const auto throwing = [&]() -> StatusOr<std::string> {
+    {
+      std::unique_lock lock(mutex);
+      computing = true;
+      changed.notify_all();
+      changed.wait_for(lock, seconds(10), [&] { return release; });
+    }
+    throw std::runtime_error("bad_alloc in a third-party parser");
+  };
+  constexpr int kWaiters = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> finished{0};
+  std::optional<StatusOr<ResponseCache::Answer>> leader_answer;
+  bool leader_threw = false;
+  threads.emplace_back([&] {
+    try {
+      leader_answer = cache.GetOrCompute("key", throwing);
+    } catch (...) {
+      leader_threw = true;
+    }
+    ++finished;
+  });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, seconds(10), [&] { return computing; }));
+  }
+  // The leader is computing: these requests can only wait for its flight.
+  std::vector<std::optional<StatusOr<ResponseCache::Answer>>> answers(kWaiters);
+  for (int i = 0; i < kWaiters; ++i) {
+    threads.emplace_back([&, i] {
+      answers[static_cast<std::size_t>(i)] = cache.GetOrCompute("key", [] { return StatusOr<std::string>("{}"); });
+      ++finished;
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (misses.load() < 1 + kWaiters && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(misses.load(), 1 + kWaiters);
+  std::this_thread::sleep_for(milliseconds(100));  // from their miss to the flight's wait
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  JoinWithin(threads, finished, milliseconds(5000), "requests waiting for a computation that threw");
+
+  EXPECT_FALSE(leader_threw) << "the exception escaped GetOrCompute";
+  ASSERT_TRUE(leader_answer.has_value());
+  ASSERT_FALSE(leader_answer->ok());
+  EXPECT_EQ(leader_answer->status().code(), StatusCode::kInternal);
+  for (const auto& answer : answers) {
+    ASSERT_TRUE(answer.has_value());
+    ASSERT_FALSE(answer->ok());
+    EXPECT_EQ(answer->status().code(), StatusCode::kInternal);
+    EXPECT_EQ(answer->status().message(), "internal error");  // what() is logged, not answered
+  }
+  // The flight is over: the key computes again.
+  auto next = cache.GetOrCompute("key", [] { return StatusOr<std::string>("{\"n\":2}"); });
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->source, CacheSource::kComputed);
+}
+
+TEST(ResponseCacheTest, WaitersGiveUpAfterTheFlightWait) {
+  ManualClock clock;
+  std::atomic<int> misses{0};
+  ResponseCache cache(Local(clock), nullptr, 300, 1024, CountingMisses(misses), milliseconds(200));
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool computing = false;
+  bool release = false;
+  const auto slow = [&]() -> StatusOr<std::string> {
+    std::unique_lock lock(mutex);
+    computing = true;
+    changed.notify_all();
+    changed.wait_for(lock, seconds(10), [&] { return release; });
+    return std::string("{\"slow\":true}");
+  };
+  std::vector<std::thread> threads;
+  std::atomic<int> finished{0};
+  std::optional<StatusOr<ResponseCache::Answer>> leader_answer;
+  threads.emplace_back([&] {
+    leader_answer = cache.GetOrCompute("key", slow);
+    ++finished;
+  });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, seconds(10), [&] { return computing; }));
+  }
+  std::optional<StatusOr<ResponseCache::Answer>> waiter_answer;
+  std::chrono::steady_clock::duration waited{};
+  threads.emplace_back([&] {
+    const auto started = std::chrono::steady_clock::now();
+    waiter_answer = cache.GetOrCompute("key", [] { return StatusOr<std::string>("{}"); });
+    waited = std::chrono::steady_clock::now() - started;
+    ++finished;
+  });
+  // The waiter must come back by itself while the leader is still computing.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(3);
+  while (finished.load() < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+  const bool waiter_returned_alone = finished.load() == 1;
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  JoinWithin(threads, finished, milliseconds(5000), "the leader and a waiter");
+  EXPECT_TRUE(waiter_returned_alone) << "the waiter waited "
+                                     << std::chrono::duration_cast<milliseconds>(waited).count()
+                                     << " ms, until the leader finished";
+  ASSERT_TRUE(waiter_answer.has_value());
+  ASSERT_FALSE(waiter_answer->ok());
+  EXPECT_EQ(waiter_answer->status().code(), StatusCode::kTimeout);
+  EXPECT_LT(waited, seconds(2));
+  ASSERT_TRUE(leader_answer.has_value());
+  ASSERT_TRUE(leader_answer->ok()) << leader_answer->status();
+  EXPECT_EQ(*(*leader_answer)->body->body, "{\"slow\":true}");
 }
 
 TEST(ResponseCacheTest, ZeroTtlComputesEveryCall) {

@@ -1,6 +1,7 @@
 // A PostgreSQL connection on libpq: parameterised queries, text results, failures as Status values.
 #pragma once
 
+#include <chrono>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -12,12 +13,15 @@
 #include "financialapi/common/status.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace financialapi::db {
 
 // SQLSTATEs callers branch on (Status::reason() of a failed Execute).
 inline constexpr std::string_view kSqlStateUndefinedTable = "42P01";
 inline constexpr std::string_view kSqlStateQueryCanceled = "57014";  // statement_timeout fired
+// Reason of the Unavailable an Execute returns when the server did not answer within the query deadline.
+inline constexpr std::string_view kReasonDeadlineExceeded = "DeadlineExceeded";
 
 // Rows of a query result in libpq's text format; a SQL NULL is nullopt.
 struct QueryResult {
@@ -62,6 +66,14 @@ class PostgresConnection {
   // Runs several statements separated by ';' (no parameters), e.g. a migration.
   Status ExecuteScript(const std::string& sql);
 
+  // How long Execute and ExecuteScript wait for the server's answer (0 = no limit). statement_timeout
+  // ends a slow statement on the server; this ends the wait for a server that does not answer at all
+  // (stopped, overloaded, a network path that drops packets). When it fires the call returns
+  // Unavailable with reason kReasonDeadlineExceeded and the connection is unusable (IsHealthy() is
+  // false): the server may still answer the abandoned query later. Set it a little longer than
+  // statement_timeout, so that the server's own cancel comes first when the server is alive.
+  void set_query_deadline(std::chrono::milliseconds deadline) { query_deadline_ = deadline; }
+
   // Streams `data` (COPY text format: tab-separated fields, one row per line, see AppendCopyField)
   // into `copy_statement` ("COPY t (a, b) FROM STDIN"). InvalidArgument when the server rejects a row
   // (its message names the line), Unavailable when the connection is lost.
@@ -71,8 +83,18 @@ class PostgresConnection {
 
  private:
   explicit PostgresConnection(pg_conn* connection) : connection_(connection) {}
+  // Sends nothing; waits until the query sent last has all its results, at most query_deadline_.
+  // The first failed result, else the last one.
+  struct ResultDeleter {
+    void operator()(pg_result* result) const;
+  };
+  using OwnedResult = std::unique_ptr<pg_result, ResultDeleter>;
+  StatusOr<OwnedResult> AwaitResult();
+
   pg_conn* connection_;
   bool prepare_statements_ = false;
+  std::chrono::milliseconds query_deadline_{0};
+  bool abandoned_ = false;  // a query was given up on: the connection's protocol state is unknown
   std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
 };
 

@@ -73,9 +73,22 @@ struct ServerOptions {
   int port = 8000;                    // 0 = pick a free port (see Server::port())
   int threads = 4;                    // I/O threads that also run the handler
   std::size_t max_header_bytes = 16 * 1024;   // request line + headers; over it: 431
-  std::size_t max_body_bytes = 1024 * 1024;   // over it: 413
+  std::size_t max_body_bytes = 1024 * 1024;   // over it: 413. 0 = no bodies: a request announcing
+                                              // one (Content-Length > 0, Transfer-Encoding) gets 413 and
+                                              // the connection closes before any of it is read, with no
+                                              // `100 Continue`
   std::chrono::seconds idle_timeout{60};      // keep-alive connections idle this long are closed;
                                               // also bounds reading one request and writing one response
+  std::chrono::seconds write_timeout{0};      // writing one response, when shorter than idle_timeout:
+                                              // a client that stops reading is dropped with its buffers
+  // 0: handlers run on the I/O threads. Otherwise on a pool of this many threads of their own, so a
+  // handler blocked on a database holds a handler thread and never the I/O threads: connections are
+  // still accepted and read, and inline_paths still answered, while every handler thread waits.
+  int handler_threads = 0;
+  std::vector<std::string> inline_paths;      // exact paths whose handler runs on the I/O thread
+                                              // (never-blocking ones such as /health)
+  std::size_t max_connections = 0;            // open connections; more are closed when accepted (0: no limit)
+  std::size_t max_connections_per_client = 0; // open connections per peer address (0: no limit)
 };
 
 class Server {

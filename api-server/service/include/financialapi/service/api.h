@@ -38,6 +38,9 @@ class FinancialApi {
   http::Response Handle(const http::Request& request);
 
   // Readiness as /ready reports it: 200 with PostgreSQL up, 503 without; Redis down is a detail.
+  // Never waits on a dependency once a first check has finished: it answers the last check's result
+  // (at most about a second old) and starts the next check on a thread of its own. Only the very
+  // first call waits, up to 1.5 s, for that first check.
   http::Response Readiness();
 
   // Starts/stops the thread that refreshes the Redis memory and dependency gauges every 15 s.
@@ -58,6 +61,8 @@ class FinancialApi {
                        const std::function<StatusOr<nlohmann::json>(db::PostgresConnection&)>& query);
   StatusOr<nlohmann::json> WithDatabase(const std::function<StatusOr<nlohmann::json>(db::PostgresConnection&)>& query);
   void RefreshGauges();
+  // The dependency checks behind Readiness (each call bounded by its deadline); no lock held.
+  http::Response CheckDependencies();
 
   const ServiceConfig config_;
   const Clock& clock_;
@@ -71,9 +76,12 @@ class FinancialApi {
   ApiKeys api_keys_;
 
   std::atomic<bool> schema_ready_{false};
-  std::mutex readiness_mutex_;
+  std::mutex readiness_mutex_;  // never held across I/O
+  std::condition_variable readiness_changed_;
   Clock::TimePoint readiness_checked_{};
   std::optional<http::Response> readiness_;
+  bool readiness_checking_ = false;
+  std::thread readiness_checker_;  // the check in progress (or the last, finished one)
 
   std::mutex background_mutex_;
   std::condition_variable background_wake_;

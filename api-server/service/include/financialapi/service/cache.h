@@ -66,7 +66,8 @@ class LocalCache {
 };
 
 // Redis as a shared cache for all replicas. Every call fails fast while Redis is down: after a failed
-// connect the pool refuses for a second without trying (db::ConnectionPool).
+// connect, or a command that timed out (500 ms) or broke, the pool refuses for a second without
+// trying, then lets one call find out whether Redis answers again (db::ConnectionPool).
 class RedisCache {
  public:
   RedisCache(db::RedisEndpoint endpoint, int connections, std::string key_prefix);
@@ -99,15 +100,19 @@ struct CacheObserver {
 class ResponseCache {
  public:
   // `redis` may be null (no shared layer); ttl_seconds 0 disables caching (every call computes).
+  // A request that finds another request computing its key waits at most `flight_wait` for it, then
+  // answers Timeout: a leader stuck on a hung database cannot hold every later request of the key.
   ResponseCache(std::unique_ptr<LocalCache> local, std::unique_ptr<RedisCache> redis, int ttl_seconds,
-                std::size_t gzip_min_bytes, CacheObserver observer = {});
+                std::size_t gzip_min_bytes, CacheObserver observer = {},
+                std::chrono::milliseconds flight_wait = std::chrono::seconds(10));
 
   struct Answer {
     std::shared_ptr<const CachedBody> body;
     CacheSource source;
   };
   // The cached body for `key`, or compute()'s result (stored in both layers on success). compute's
-  // error is returned as is and not cached; requests that waited for it get the same error.
+  // error is returned as is and not cached; requests that waited for it get the same error. An
+  // exception thrown by compute() does not escape: it is Internal("internal error") for all of them.
   StatusOr<Answer> GetOrCompute(const std::string& key, const std::function<StatusOr<std::string>()>& compute);
 
   RedisCache* redis() const { return redis_.get(); }
@@ -121,6 +126,7 @@ class ResponseCache {
   const int ttl_seconds_;
   const std::size_t gzip_min_bytes_;
   const CacheObserver observer_;
+  const std::chrono::milliseconds flight_wait_;
   std::mutex flights_mutex_;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
 };

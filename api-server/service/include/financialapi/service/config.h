@@ -8,6 +8,7 @@
 #include <string>
 
 #include "financialapi/common/status.h"
+#include "financialapi/http/server.h"
 
 namespace financialapi::service {
 
@@ -34,7 +35,14 @@ struct ServiceConfig {
   std::string log_format = "text";
   std::size_t gzip_min_bytes = 1024;
   std::string cache_key_prefix = "fapi:v1:";  // Redis keys; replicas of one API share it
+  int max_connections = 4096;         // open HTTP connections (each costs a descriptor and buffers)
+  int max_connections_per_client = 256;  // per peer address (an ingress or proxy counts as one)
 };
+
+// How the API's HTTP server runs (docs/api.md, "Limits"): handlers on WORKER_THREADS threads of
+// their own and /health, /ready and /metrics (which never wait on a database) on the I/O threads; no
+// request bodies; the connection limits; a response a client does not read is dropped after 30 s.
+http::ServerOptions HttpServerOptions(const ServiceConfig& config, std::string address = "0.0.0.0");
 
 using EnvironmentLookup = std::function<std::optional<std::string>(const char* name)>;
 
