@@ -228,6 +228,12 @@ int main(int argc, char** argv) {
   const Status status = manager.Run();
   if (!status.ok()) {
     log.Error("stopped", {{"error", status.ToString()}});
+    if (status.reason() == runtime::kReasonLeaseLost) {
+      // No destructors: they would wait for reconciles that may still write once the API server
+      // answers again, while another replica leads. Kubernetes restarts the container as a follower.
+      std::fflush(nullptr);
+      std::_Exit(1);
+    }
     return 1;
   }
   return 0;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "financialapi/common/logging.h"
 #include "financialapi/runtime/manager.h"
 #include "financialapi/runtime/signals.h"
 #include "sample/configmap_mirror.h"
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   runtime::BlockTerminationSignals();
+  // The operator's text format (UTC time stamps): the stalled-leader test compares them with the lease's.
+  ConfigureLogging(LogFormat::kText, LogLevel::kInfo);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string ns = argv[2];
   const std::string identity = argv[3];
@@ -48,5 +51,9 @@ int main(int argc, char** argv) {
   runtime::OnTerminationSignal([&manager] { manager.RequestStop(); });
   const Status status = manager.Run();
   std::printf("stopped: %s\n", status.ToString().c_str());
+  if (status.reason() == runtime::kReasonLeaseLost) {
+    std::fflush(nullptr);
+    std::_Exit(1);  // as the operator does: no destructor waits for a reconcile after the lease is gone
+  }
   return status.ok() ? 0 : 1;
 }

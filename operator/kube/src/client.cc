@@ -87,6 +87,49 @@ struct Answer {
   double retry_after_seconds = 0;
 };
 
+// Cancels a cpprestsdk request when `deadline` passes: a thread waits for it, unless the request
+// finished first (the destructor). No deadline: a token that never fires, and no thread.
+class DeadlineCanceller {
+ public:
+  explicit DeadlineCanceller(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    if (!deadline) return;
+    watchdog_ = std::thread([this, at = *deadline] {
+      std::unique_lock lock(mutex_);
+      if (!wake_.wait_until(lock, at, [this] { return finished_; })) {
+        fired_ = true;
+        source_.cancel();
+      }
+    });
+  }
+  ~DeadlineCanceller() {
+    if (!watchdog_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+    }
+    wake_.notify_all();
+    watchdog_.join();
+  }
+  DeadlineCanceller(const DeadlineCanceller&) = delete;
+  DeadlineCanceller& operator=(const DeadlineCanceller&) = delete;
+
+  pplx::cancellation_token token() const {
+    return watchdog_.joinable() ? source_.get_token() : pplx::cancellation_token::none();
+  }
+  bool fired() {
+    std::lock_guard lock(mutex_);
+    return fired_;
+  }
+
+ private:
+  pplx::cancellation_token_source source_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool finished_ = false;
+  bool fired_ = false;
+  std::thread watchdog_;  // last: started once the members it uses exist
+};
+
 }  // namespace
 
 // --- Cancellation ------------------------------------------------------------------------------------
@@ -154,13 +197,19 @@ class Client::Impl {
   const ClusterConfig& config() const { return config_; }
   const ClientOptions& options() const { return options_; }
 
-  // One request with rate limiting and retries of transient failures.
+  // One request with rate limiting and retries of transient failures, within the call's deadline.
   StatusOr<Answer> Send(const HttpRequest& request) {
     const std::string what = request.method + " " + request.path_and_query;
+    const auto& deadline = request.call.deadline;
+    auto past_deadline = [&](std::chrono::steady_clock::duration wait) {
+      return deadline && std::chrono::steady_clock::now() + wait >= *deadline;
+    };
     std::chrono::milliseconds backoff = options_.retry_base_delay;
     for (int attempt = 0;; ++attempt) {
-      std::this_thread::sleep_for(rate_limit_.Reserve());
-      auto answer = SendOnce(http_, request, nullptr);
+      const auto throttled = rate_limit_.Reserve();
+      if (past_deadline(throttled)) return Timeout(what + ": the caller's deadline passed before the request was sent");
+      std::this_thread::sleep_for(throttled);
+      auto answer = SendOnce(http_, request);
       Status failure;
       if (!answer.ok()) {
         failure = answer.status();
@@ -169,13 +218,13 @@ class Client::Impl {
       } else {
         return answer;
       }
-      if (attempt >= options_.max_retries || !MayRetry(request.method, failure)) {
-        if (answer.ok()) return answer;  // the caller maps the HTTP answer
-        return failure;
-      }
       auto delay = std::chrono::milliseconds(Jitter(backoff));
       if (answer.ok() && answer->retry_after_seconds > 0) {
         delay = std::chrono::milliseconds(static_cast<long>(std::min(answer->retry_after_seconds, 10.0) * 1000));
+      }
+      if (attempt >= options_.max_retries || !MayRetry(request.method, failure) || past_deadline(delay)) {
+        if (answer.ok()) return answer;  // the caller maps the HTTP answer
+        return failure;
       }
       std::this_thread::sleep_for(delay);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
@@ -208,15 +257,16 @@ class Client::Impl {
     return http_request;
   }
 
-  StatusOr<Answer> SendOnce(http::client::http_client& client, const HttpRequest& request,
-                            const pplx::cancellation_token* token) {
+  // One HTTP exchange. With a deadline, a watchdog cancels the request when it passes (cpprestsdk
+  // then closes the connection), so a server that stopped answering cannot hold the caller longer.
+  StatusOr<Answer> SendOnce(http::client::http_client& client, const HttpRequest& request) {
     const std::string what = request.method + " " + request.path_and_query;
     FINANCIALAPI_ASSIGN_OR_RETURN(http::http_request http_request, BuildRequest(request));
     const auto started = std::chrono::steady_clock::now();
     const std::string path_only = request.path_and_query.substr(0, request.path_and_query.find('?'));
+    DeadlineCanceller canceller(request.call.deadline);
     try {
-      http::http_response response =
-          token != nullptr ? client.request(http_request, *token).get() : client.request(http_request).get();
+      http::http_response response = client.request(http_request, canceller.token()).get();
       Answer answer;
       answer.status = static_cast<int>(response.status_code());
       answer.body = response.extract_utf8string(/*ignore_content_type=*/true).get();
@@ -228,6 +278,7 @@ class Client::Impl {
       return answer;
     } catch (const std::exception& error) {
       Record(VerbOf(request, path_only), "<error>", started);
+      if (canceller.fired()) return Timeout(what + ": no answer from " + config_.server + " within the caller's deadline");
       return StatusFromTransportError(error, what, config_.server);
     }
   }
@@ -439,8 +490,9 @@ StatusOr<Json> Client::Request(const HttpRequest& request) {
   return parsed;
 }
 
-StatusOr<Json> Client::Get(const ResourceType& type, std::string_view ns, std::string_view name) {
-  return Request({.method = "GET", .path_and_query = type.ItemPath(ns, name)});
+StatusOr<Json> Client::Get(const ResourceType& type, std::string_view ns, std::string_view name,
+                           const CallOptions& call) {
+  return Request({.method = "GET", .path_and_query = type.ItemPath(ns, name), .call = call});
 }
 
 StatusOr<Json> Client::List(const ResourceType& type, std::string_view ns, const ListOptions& options) {
@@ -483,9 +535,9 @@ StatusOr<Json> Client::ListAll(const ResourceType& type, std::string_view ns, Li
   return all;
 }
 
-StatusOr<Json> Client::Create(const ResourceType& type, const Json& object) {
+StatusOr<Json> Client::Create(const ResourceType& type, const Json& object, const CallOptions& call) {
   const std::string ns = object.contains("metadata") ? object["metadata"].value("namespace", "") : "";
-  return Request({.method = "POST", .path_and_query = type.CollectionPath(ns), .body = object.dump()});
+  return Request({.method = "POST", .path_and_query = type.CollectionPath(ns), .body = object.dump(), .call = call});
 }
 
 namespace {
@@ -522,14 +574,15 @@ StatusOr<Json> Client::ApplyStatus(const ResourceType& type, const Json& object,
                   .content_type = "application/apply-patch+yaml"});
 }
 
-StatusOr<Json> Client::Replace(const ResourceType& type, const Json& object) {
+StatusOr<Json> Client::Replace(const ResourceType& type, const Json& object, const CallOptions& call) {
   if (!object.is_object() || !object.contains("metadata") || !object["metadata"].contains("name")) {
     return InvalidArgument("replace needs an object with metadata.name");
   }
   const auto& metadata = object["metadata"];
   return Request({.method = "PUT",
                   .path_and_query = type.ItemPath(metadata.value("namespace", ""), metadata["name"].get<std::string>()),
-                  .body = object.dump()});
+                  .body = object.dump(),
+                  .call = call});
 }
 
 StatusOr<Json> Client::MergePatch(const ResourceType& type, std::string_view ns, std::string_view name,

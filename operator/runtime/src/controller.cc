@@ -125,6 +125,8 @@ void Controller::Stop() {
   for (Watcher* watcher : Watchers()) watcher->Stop();
 }
 
+void Controller::StopTakingKeys() { queue_->ShutDown(); }
+
 const Store& Controller::PrimaryCache() const { return *primary_cache_.store; }
 
 const Store* Controller::OwnedCache(const kube::ResourceType& type) const {

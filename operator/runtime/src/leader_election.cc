@@ -23,12 +23,18 @@ bool LeaderElector::IsLeader() const {
   return leading_;
 }
 
-bool LeaderElector::TryAcquireOrRenew() {
+kube::CallOptions LeaderElector::CallBefore(Clock::TimePoint deadline) const {
+  // The client's deadlines are on the steady clock; the elector's clock may be a test's.
+  return {.deadline = std::chrono::steady_clock::now() + (deadline - clock_.Now())};
+}
+
+bool LeaderElector::TryAcquireOrRenew(Clock::TimePoint deadline) {
   const auto now_wall = std::chrono::system_clock::now();
-  const auto now = clock_.Now();
   const auto duration_seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count();
 
-  auto current = client_.Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name);
+  auto current = client_.Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name, CallBefore(deadline));
+  // Observed once the answer is here, as client-go does: the record was current at least until then.
+  const auto now = clock_.Now();
   if (!current.ok() && current.status().code() == StatusCode::kNotFound) {
     const Json lease = {
         {"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"},
@@ -36,7 +42,7 @@ bool LeaderElector::TryAcquireOrRenew() {
         {"spec", {{"holderIdentity", options_.identity}, {"leaseDurationSeconds", duration_seconds},
                   {"acquireTime", FormatMicroTime(now_wall)}, {"renewTime", FormatMicroTime(now_wall)},
                   {"leaseTransitions", 0}}}};
-    auto created = client_.Create(kube::resources::kLeases, lease);
+    auto created = client_.Create(kube::resources::kLeases, lease, CallBefore(deadline));
     if (!created.ok()) {
       log_.Debug("could not create the lease", {{"error", created.status().ToString()}});
       return false;
@@ -80,7 +86,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     spec["acquireTime"] = FormatMicroTime(now_wall);
     spec["leaseTransitions"] = spec.value("leaseTransitions", 0) + 1;
   }
-  auto updated = client_.Replace(kube::resources::kLeases, lease);
+  auto updated = client_.Replace(kube::resources::kLeases, lease, CallBefore(deadline));
   if (!updated.ok()) {
     log_.Debug("could not update the lease", {{"error", updated.status().ToString()}});
     return false;
@@ -92,12 +98,14 @@ bool LeaderElector::TryAcquireOrRenew() {
   return true;
 }
 
-bool LeaderElector::WaitRetryPeriod() {
+bool LeaderElector::WaitRetryPeriod(std::optional<Clock::TimePoint> until) {
   // Jitter the acquire retries (up to +20 %) so candidates do not hit the lease in lockstep.
   thread_local std::mt19937 random{std::random_device{}()};
   const auto jitter = std::uniform_int_distribution<long>(0, options_.retry_period.count() / 5)(random);
+  auto wait = std::chrono::duration_cast<Clock::Duration>(options_.retry_period + std::chrono::milliseconds(jitter));
+  if (until) wait = std::max(Clock::Duration::zero(), std::min(wait, *until - clock_.Now()));
   std::unique_lock lock(mutex_);
-  return !wake_.wait_for(lock, options_.retry_period + std::chrono::milliseconds(jitter), [this] { return stopping_; });
+  return !wake_.wait_for(lock, wait, [this] { return stopping_; });
 }
 
 Status LeaderElector::Run() {
@@ -108,8 +116,12 @@ Status LeaderElector::Run() {
     return InvalidArgument("leader election needs retry period < renew deadline < lease duration");
   }
   log_.Info("waiting to acquire the leader lease");
-  while (!TryAcquireOrRenew()) {
+  // The start of the attempt that last wrote the lease: the write, and so the others' count of
+  // lease_duration, came after it, so leadership counted from here ends before the lease expires.
+  Clock::TimePoint renewed_from = clock_.Now();
+  while (!TryAcquireOrRenew(renewed_from + options_.renew_deadline)) {
     if (!WaitRetryPeriod()) return Status::Ok();
+    renewed_from = clock_.Now();
   }
   {
     std::lock_guard lock(mutex_);
@@ -118,22 +130,24 @@ Status LeaderElector::Run() {
   log_.Info("became leader");
   if (callbacks_.on_started_leading) callbacks_.on_started_leading();
 
-  auto last_renewal = clock_.Now();
   while (true) {
-    if (!WaitRetryPeriod()) {
+    const auto deadline = renewed_from + options_.renew_deadline;
+    if (!WaitRetryPeriod(deadline)) {
       Release();
       return Status::Ok();
     }
-    if (TryAcquireOrRenew()) {
-      last_renewal = clock_.Now();
+    const auto attempt_started = clock_.Now();
+    if (attempt_started < deadline && TryAcquireOrRenew(deadline)) {
+      renewed_from = attempt_started;
       continue;
     }
-    if (clock_.Now() - last_renewal >= options_.renew_deadline) {
+    if (clock_.Now() >= deadline) {
       {
         std::lock_guard lock(mutex_);
         leading_ = false;
       }
-      log_.Error("could not renew the leader lease within the renew deadline; leadership lost");
+      log_.Error("could not renew the leader lease within the renew deadline; leadership lost",
+                 {{"renewDeadlineMs", std::to_string(options_.renew_deadline.count())}});
       if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
       return Unavailable("leader lease " + options_.lease_namespace + "/" + options_.lease_name + " lost");
     }
@@ -154,13 +168,15 @@ void LeaderElector::Release() {
     if (!leading_) return;
     leading_ = false;
   }
-  auto current = client_.Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name);
+  // Bounded like a renewal: a stop must not hang on an API server that stopped answering.
+  const auto deadline = clock_.Now() + options_.renew_deadline;
+  auto current = client_.Get(kube::resources::kLeases, options_.lease_namespace, options_.lease_name, CallBefore(deadline));
   if (!current.ok() || current->value("/spec/holderIdentity"_json_pointer, "") != options_.identity) return;
   Json lease = std::move(current).value();
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = FormatMicroTime(std::chrono::system_clock::now());
-  auto released = client_.Replace(kube::resources::kLeases, lease);
+  auto released = client_.Replace(kube::resources::kLeases, lease, CallBefore(deadline));
   if (released.ok()) {
     log_.Info("released the leader lease");
   } else {

@@ -144,11 +144,17 @@ Status Manager::Run() {
               metrics_->SetLeader(options_.leader_election_options.lease_name, true);
               StartWorkers();
             },
-            .on_stopped_leading = [this] {
+            .on_stopped_leading = [this, log] {
+              // Before anything else: from here on another replica may soon lead.
+              for (auto& controller : controllers_) controller->StopTakingKeys();
               leading_ = false;
+              log.Error("leadership lost; the workers take no more keys");
               metrics_->SetLeader(options_.leader_election_options.lease_name, false);
-              std::lock_guard lock(mutex_);
-              lost_lease_ = true;
+              {
+                std::lock_guard lock(mutex_);
+                lost_lease_ = true;
+              }
+              stop_wake_.notify_all();
             },
             .on_new_leader = [log](const std::string& holder) { log.Info("leader is elsewhere", {{"leader", holder}}); }});
     election = std::thread([this] {
@@ -160,9 +166,17 @@ Status Manager::Run() {
     StartWorkers();
   }
 
+  bool lost_lease = false;
   {
     std::unique_lock lock(mutex_);
-    stop_wake_.wait(lock, [this] { return stop_requested_; });
+    stop_wake_.wait(lock, [this] { return stop_requested_ || lost_lease_; });
+    lost_lease = lost_lease_;
+  }
+  if (lost_lease) {
+    // No drain: an in-flight reconcile may be blocked on the API server that cost the lease, and
+    // must not write after another replica leads. The caller exits now (see Run's contract).
+    election.join();  // the elector returns right after its callback
+    return Status(StatusCode::kUnavailable, "leader lease lost", std::string(kReasonLeaseLost));
   }
   log.Info("stopping: finishing in-flight reconciles");
   // Controllers first (drain), then the lease: no reconcile runs after the lease is given up.
@@ -172,12 +186,6 @@ Status Manager::Run() {
     election.join();
   }
   servers_.clear();
-  bool lost = false;
-  {
-    std::lock_guard lock(mutex_);
-    lost = lost_lease_;
-  }
-  if (lost) return Unavailable("leader lease lost");
   log.Info("stopped");
   return Status::Ok();
 }

@@ -67,11 +67,19 @@ struct DeleteOptions {
   std::optional<std::int64_t> grace_period_seconds;
 };
 
+// Per call, beside the client's own limits.
+struct CallOptions {
+  // No answer by then: Timeout, the connection's request cancelled. Retries stop at it too (one is
+  // not started when its backoff would end past it). Unset: only ClientOptions::request_timeout.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string path_and_query;      // "/api/v1/namespaces?limit=10"
   std::string body;
   std::string content_type = "application/json";
+  CallOptions call;
 };
 
 struct WatchEvent {
@@ -124,11 +132,12 @@ class Client {
   const ClusterConfig& config() const;
 
   // The object, or NotFound / PermissionDenied / Unavailable ... (errors.h).
-  StatusOr<Json> Get(const ResourceType& type, std::string_view ns, std::string_view name);
+  StatusOr<Json> Get(const ResourceType& type, std::string_view ns, std::string_view name,
+                     const CallOptions& call = {});
   // One page of a list (a *List object with metadata.continue when limit cut it short).
   StatusOr<Json> List(const ResourceType& type, std::string_view ns, const ListOptions& options = {});
   // Creates `object` in its metadata.namespace. AlreadyExists when the name is taken.
-  StatusOr<Json> Create(const ResourceType& type, const Json& object);
+  StatusOr<Json> Create(const ResourceType& type, const Json& object, const CallOptions& call = {});
   // Server-side apply of `object` (namespace and name from its metadata); returns the object as stored.
   // Conflict when another field manager owns a field and force is off.
   StatusOr<Json> Apply(const ResourceType& type, const Json& object, const ApplyOptions& options);
@@ -138,7 +147,7 @@ class Client {
   // Server-side apply of the status subresource (the object needs apiVersion, kind, metadata.name).
   StatusOr<Json> ApplyStatus(const ResourceType& type, const Json& object, const ApplyOptions& options);
   // PUT: replaces the object; Conflict when metadata.resourceVersion is stale.
-  StatusOr<Json> Replace(const ResourceType& type, const Json& object);
+  StatusOr<Json> Replace(const ResourceType& type, const Json& object, const CallOptions& call = {});
   // Every item, following `continue` tokens page by page (options.limit, default 500 per page). The
   // result is a list whose metadata.resourceVersion is the one to watch from, and whose items carry
   // apiVersion and kind (plain list items do not). Gone when a continue token expired mid-way.

@@ -88,6 +88,8 @@ class Controller {
   void StartWorkers();
   // Stops taking keys, lets in-flight reconciles finish, then stops the watches.
   void Stop();
+  // Only stops handing keys to the workers (no wait): what a replica that lost the lease does first.
+  void StopTakingKeys();
 
   const std::string& name() const { return options_.name; }
   const Store& PrimaryCache() const;

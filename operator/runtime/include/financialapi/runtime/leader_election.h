@@ -1,13 +1,17 @@
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules: a lease held by another
 // identity counts as expired only when this process has seen its record unchanged for
 // leaseDurationSeconds (by its own clock, so clock skew between nodes does not matter); writes use
-// the lease's resourceVersion, so two candidates cannot both win.
+// the lease's resourceVersion, so two candidates cannot both win. The leader stops leading once it has
+// not renewed for renew_deadline, counted from the start of its last successful renewal, and every
+// request of the renew loop is cancelled when that deadline passes: a stalled API server cannot keep
+// it leading past renew_deadline, which is shorter than the lease_duration the others wait.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "financialapi/common/clock.h"
@@ -45,11 +49,14 @@ class LeaderElector {
   void Stop();
   bool IsLeader() const;
 
-  // One attempt to acquire or renew (exposed for tests). True when this process holds the lease.
-  bool TryAcquireOrRenew();
+  // One attempt to acquire or renew (exposed for tests), each of its requests cancelled when
+  // `deadline` (of the elector's clock) passes. True when this process holds the lease.
+  bool TryAcquireOrRenew(Clock::TimePoint deadline);
 
  private:
-  bool WaitRetryPeriod();  // false when stopped
+  // Waits retry_period (plus jitter) but not past `until`; false when stopped.
+  bool WaitRetryPeriod(std::optional<Clock::TimePoint> until = std::nullopt);
+  kube::CallOptions CallBefore(Clock::TimePoint deadline) const;
   void Release();
 
   kube::Client& client_;

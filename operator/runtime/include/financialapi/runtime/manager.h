@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "financialapi/common/status.h"
@@ -18,6 +19,9 @@
 #include "financialapi/runtime/metrics.h"
 
 namespace financialapi::runtime {
+
+// Status::reason() of Manager::Run when the leader lease was lost.
+inline constexpr std::string_view kReasonLeaseLost = "LeaseLost";
 
 struct ManagerOptions {
   std::string name = "financialapi-operator";   // event source component
@@ -42,8 +46,11 @@ class Manager {
   Controller& AddController(ControllerOptions options, Reconciler& reconciler);
 
   // Blocks until RequestStop() (OK) or until something fatal: an HTTP endpoint that cannot bind,
-  // caches that do not sync in time, or a lost leader lease (Unavailable; the process should exit
-  // and restart as controller-runtime's does, so no two leaders ever reconcile).
+  // caches that do not sync in time, or a lost leader lease (Unavailable with reason
+  // kReasonLeaseLost, returned at once without waiting for in-flight reconciles). After a lost lease
+  // the process must exit at once (std::_Exit, no destructors: they would wait for reconciles that may
+  // be blocked on the API server) and restart as a follower, as controller-runtime's does, so no
+  // reconcile of this process writes while another replica leads.
   Status Run();
   // Thread- and signal-handler-safe to call from a watcher thread (not from a signal handler itself).
   void RequestStop();
