@@ -19,6 +19,7 @@
 #include "financialapi/common/status.h"
 #include "financialapi/kube/config.h"
 #include "financialapi/kube/resource.h"
+#include "financialapi/kube/watch_stream.h"
 
 namespace financialapi::kube {
 
@@ -72,12 +73,6 @@ struct HttpRequest {
   std::string path_and_query;      // "/api/v1/namespaces?limit=10"
   std::string body;
   std::string content_type = "application/json";
-};
-
-struct WatchEvent {
-  enum class Type { kAdded, kModified, kDeleted, kBookmark };
-  Type type = Type::kAdded;
-  Json object;                     // for a bookmark only metadata.resourceVersion matters
 };
 
 struct WatchOptions {
