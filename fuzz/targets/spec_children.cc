@@ -19,6 +19,7 @@
 #include "checks/check.h"
 #include "checks/config_files.h"
 #include "checks/names.h"
+#include "spec_input.h"
 #include "financialapi/common/base64.h"
 #include "financialapi/platform/builders.h"
 #include "financialapi/platform/spec.h"
@@ -29,22 +30,6 @@ namespace fuzz = financialapi::fuzz;
 namespace platform = financialapi::platform;
 using fuzz::Check;
 using nlohmann::json;
-
-bool AdmittedByApiServer(const platform::FinancialApi& api) {
-  static const std::set<std::string> kPoolModes = {"session", "transaction", "statement"};
-  static const std::set<std::string> kSslModes = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
-  static const std::set<std::string> kPolicies = {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                                                  "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"};
-  if (!fuzz::IsDns1123Subdomain(api.name) || !fuzz::IsDns1123Label(api.ns.empty() ? "default" : api.ns)) return false;
-  if (!kPoolModes.contains(api.spec.postgres.pgbouncer.pool_mode)) return false;
-  if (api.spec.postgres.external && !kSslModes.contains(api.spec.postgres.external->ssl_mode)) return false;
-  return kPolicies.contains(api.spec.redis.max_memory_policy);
-}
-
-std::string StringMember(const json& object, const char* key, std::string fallback) {
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : fallback;
-}
 
 // The text of data[key] of a ConfigMap (as it is) or a Secret (base64), or nullopt when absent.
 std::optional<std::string> DataFile(const json& child, const std::string& key) {
@@ -95,15 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (object.is_discarded()) return 0;
   fuzz::NoException("ParseFinancialApi/BuildChildren", [&] {
     const auto api = platform::ParseFinancialApi(object);
-    if (!api.ok() || !AdmittedByApiServer(*api)) return;
-    const json inputs_member = object.is_object() && object.contains("fuzzInputs") ? object["fuzzInputs"] : json::object();
-    const platform::Inputs inputs{
-        .postgres_password = StringMember(inputs_member, "postgresPassword", "pg-secret"),
-        .postgres_user = StringMember(inputs_member, "postgresUser", api->spec.postgres.user),
-        .redis_password = StringMember(inputs_member, "redisPassword", "redis-secret"),
-        .service_monitor_crd = true,
-        .prometheus_rule_crd = true};
-    const auto children = platform::BuildChildren(*api, inputs);
+    if (!api.ok() || !fuzz::AdmittedByApiServer(*api)) return;
+    const auto children = platform::BuildChildren(*api, fuzz::SecretInputs(object, *api));
     Check(!children.empty(), "a FinancialApi has children");
     std::set<std::string> seen;
     for (const auto& child : children) {

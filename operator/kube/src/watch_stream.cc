@@ -1,5 +1,6 @@
 #include "financialapi/kube/watch_stream.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "financialapi/common/strings.h"
@@ -30,12 +31,26 @@ Status WatchStreamDecoder::Feed(std::string_view chunk) {
 }
 
 Status WatchStreamDecoder::DecodeLine(std::string_view line) {
+  // Only the shapes the API server sends are read; a frame of any other shape is an error value (never
+  // an exception from nlohmann's typed accessors, which the client would report as a transport failure).
   Json frame = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!frame.is_object() || !frame.contains("type")) return Internal(what_ + ": unreadable watch event");
-  const std::string type = frame.value("type", "");
+  const auto type_member = frame.is_object() ? frame.find("type") : frame.end();
+  if (!frame.is_object() || type_member == frame.end() || !type_member->is_string()) {
+    return Internal(what_ + ": unreadable watch event");
+  }
+  const std::string type = type_member->get<std::string>();
+  const auto object = frame.find("object");
   if (type == "ERROR") {
-    const Json& status = frame["object"];
-    return StatusFromApiResponse(status.value("code", 500), status.dump(), what_);
+    // A metav1.Status: its code is the HTTP status the failure stands for.
+    std::int64_t code = 0;
+    if (object != frame.end() && object->is_object()) {
+      const auto found = object->find("code");
+      if (found != object->end() && found->is_number_integer()) code = found->get<std::int64_t>();
+    }
+    if (code < 100 || code > 599) {
+      return Internal(what_ + ": ERROR watch event without a Status (an object with an HTTP code)");
+    }
+    return StatusFromApiResponse(static_cast<int>(code), object->dump(), what_);
   }
   WatchEvent event;
   if (type == "ADDED") event.type = WatchEvent::Type::kAdded;
@@ -43,7 +58,7 @@ Status WatchStreamDecoder::DecodeLine(std::string_view line) {
   else if (type == "DELETED") event.type = WatchEvent::Type::kDeleted;
   else if (type == "BOOKMARK") event.type = WatchEvent::Type::kBookmark;
   else return Status();
-  event.object = std::move(frame["object"]);
+  if (object != frame.end()) event.object = std::move(*object);
   on_event_(std::move(event));
   return Status();
 }
