@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 CMAKE_GENERATOR ?= Ninja
 CTEST_ARGS     ?=
 
-.PHONY: help deps control-plane build test test-unit bench bench-kube bench-operator bench-api bench-http-layer run down cluster-up cluster-down clean
+.PHONY: help deps control-plane build test test-unit fuzz bench bench-kube bench-operator bench-api bench-http-layer run down cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ test-unit: deps ## only the unit tests (no servers)
 	@cmake -S . -B $(TEST_BUILD_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DFINANCIALAPI_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure -L unit
+
+# libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each for FUZZ_SECONDS (default 60); new corpus
+# entries are merged into fuzz/corpus/<target>. FUZZ_TARGETS picks targets. See docs/fuzzing.md.
+fuzz: deps ## build the fuzz targets with clang and run each for FUZZ_SECONDS (default 60)
+	@hack/fuzz.sh
 
 # Each benchmark starts local control planes of its own in $(BENCH_BUILD_DIR)/bench-state, measures, stops
 # them; results in bench/results/{kube,operator}-<date>.{md,jsonl} (see docs/benchmarks.md). -O2, the
@@ -82,4 +87,4 @@ down: ## stop everything `make run` started
 	@hack/run.sh down
 
 clean: ## remove build folders (the control-plane cache stays)
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(BENCH_BUILD_DIR) build-sanitize
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(BENCH_BUILD_DIR) build-sanitize build-fuzz

@@ -9,8 +9,10 @@ packages=(
   # C++ libraries
   libcpprest-dev libboost-dev libssl-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libpq-dev libhiredis-dev
+  # fuzzing (make fuzz): clang with libFuzzer and its sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # servers and tools the tests start on loopback
-  postgresql redis-server prometheus curl jq python3-yaml
+  postgresql redis-server pgbouncer prometheus curl jq python3-yaml
   # benchmarks: load generator and the static-file baseline of make bench-api
   wrk nginx
   # Go builds the upstream control-plane binaries once (hack/build-control-plane.sh)
@@ -41,7 +43,7 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian server packages start system services on install; the tests run their own throw-away
 # instances on loopback, so the system ones are not needed (and would hold the default ports).
-for svc in postgresql redis-server prometheus nginx; do
+for svc in postgresql redis-server pgbouncer prometheus nginx; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $sudo systemctl stop "$svc" || true
   fi

@@ -1,6 +1,8 @@
 #include "financialapi/sec/documents.h"
 
 #include <charconv>
+#include <cstdint>
+#include <optional>
 #include <algorithm>
 
 namespace financialapi::sec {
@@ -14,9 +16,39 @@ Status ShapeError(std::string_view document, const std::string& pointer, std::st
                          std::string(expected));
 }
 
+std::string Escape(std::string_view key);
+
+// PostgreSQL's text and jsonb cannot hold U+0000: a document with one would fail half-way through its
+// load, so it is refused here with the pointer of the first string (or key) holding one.
+std::optional<std::string> FirstNul(const json& value, const std::string& pointer) {
+  if (value.is_string()) {
+    if (value.get_ref<const std::string&>().find('\0') != std::string::npos) return pointer;
+  } else if (value.is_object()) {
+    for (const auto& [key, member] : value.items()) {
+      std::string at = pointer + "/" + Escape(key);
+      if (key.find('\0') != std::string::npos) {
+        // The message names the key without the NUL itself (messages go to logs and JSON).
+        std::string printable;
+        for (const char c : at) printable += c == '\0' ? std::string("\\u0000") : std::string(1, c);
+        return printable;
+      }
+      if (auto found = FirstNul(member, at)) return found;
+    }
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (auto found = FirstNul(value[i], pointer + "/" + std::to_string(i))) return found;
+    }
+  }
+  return std::nullopt;
+}
+
 StatusOr<json> ParseJson(std::string_view text, std::string_view document) {
   try {
-    return json::parse(text.begin(), text.end());
+    json parsed = json::parse(text.begin(), text.end());
+    if (const auto nul = FirstNul(parsed, "")) {
+      return ShapeError(document, *nul, "text without U+0000 (PostgreSQL cannot store it)");
+    }
+    return parsed;
   } catch (const json::parse_error& e) {
     // nlohmann's message repeats the position; keep its explanation after the last ": ".
     std::string detail = e.what();
@@ -56,12 +88,23 @@ StatusOr<std::string> StringField(const json& object, const char* key, std::stri
   return it->get<std::string>();
 }
 
+// YYYY-MM-DD naming a real day of the years 0001..9999 (PostgreSQL's date refuses "2024-13-45" and
+// year 0000, and would fail the load half-way).
 bool IsDate(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
   for (const std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) {
     if (text[i] < '0' || text[i] > '9') return false;
   }
-  return true;
+  const auto number = [&](std::size_t from, std::size_t length) {
+    int value = 0;
+    for (std::size_t i = from; i < from + length; ++i) value = value * 10 + (text[i] - '0');
+    return value;
+  };
+  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
 // The columnar arrays of filings.recent or an older page, turned into rows.
@@ -125,7 +168,11 @@ StatusOr<Fact> ParseFact(const json& value, std::string_view document, const std
   }
   FINANCIALAPI_ASSIGN_OR_RETURN(fact.accn, StringField(value, "accn", document, pointer));
   if (const auto fy = value.find("fy"); fy != value.end() && !fy->is_null()) {
-    if (!fy->is_number_integer()) return ShapeError(document, pointer + "/fy", "a year or null");
+    // facts.fy is an int column.
+    if (!fy->is_number_integer() || (fy->is_number_unsigned() && fy->get<std::uint64_t>() > INT32_MAX) ||
+        (!fy->is_number_unsigned() && (fy->get<std::int64_t>() < INT32_MIN || fy->get<std::int64_t>() > INT32_MAX))) {
+      return ShapeError(document, pointer + "/fy", "a year or null");
+    }
     fact.fy = fy->get<std::int64_t>();
   }
   if (const auto fp = value.find("fp"); fp != value.end() && !fp->is_null()) {

@@ -1,7 +1,10 @@
 #include "financialapi/platform/spec.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
+#include <type_traits>
 
 #include "financialapi/common/strings.h"
 
@@ -27,6 +30,22 @@ void Read(const Json& object, const char* key, T& field) {
   } else {
     if constexpr (std::is_same_v<T, bool>) {
       if (found->is_boolean()) field = found->template get<bool>();
+    } else if constexpr (std::is_integral_v<T>) {
+      // Only a whole number within T's range: converting a larger one (1e22, 2^64-1) is undefined
+      // behaviour or wraps. Anything else leaves the field as it is, like a value of the wrong type.
+      if (found->is_number_unsigned()) {
+        const auto value = found->template get<std::uint64_t>();
+        if (value <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())) field = static_cast<T>(value);
+      } else if (found->is_number_integer()) {
+        const auto value = found->template get<std::int64_t>();
+        if (value >= std::numeric_limits<T>::min() && value <= std::numeric_limits<T>::max()) field = static_cast<T>(value);
+      } else if (found->is_number_float()) {
+        const double value = found->template get<double>();
+        if (std::trunc(value) == value && value >= static_cast<double>(std::numeric_limits<T>::min()) &&
+            value <= static_cast<double>(std::numeric_limits<T>::max())) {
+          field = static_cast<T>(value);
+        }
+      }
     } else {
       if (found->is_number()) field = found->template get<T>();
     }

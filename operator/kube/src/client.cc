@@ -13,6 +13,7 @@
 #include "financialapi/common/strings.h"
 #include "financialapi/common/token_bucket.h"
 #include "financialapi/kube/errors.h"
+#include "financialapi/kube/watch_stream.h"
 
 namespace financialapi::kube {
 namespace {
@@ -373,7 +374,7 @@ Status Client::Impl::Watch(const std::string& path, const WatchOptions& options,
       return StatusFromApiResponse(response.status_code(), body, what);
     }
     auto buffer = response.body().streambuf();
-    std::string pending;
+    WatchStreamDecoder decoder(what, on_event);
     std::vector<char> chunk(64 * 1024);
     while (result.ok()) {
       // Wait for at least one byte, then take whatever else has arrived.
@@ -385,32 +386,7 @@ Status Client::Impl::Watch(const std::string& path, const WatchOptions& options,
         std::lock_guard lock(mutex);
         last_activity = std::chrono::steady_clock::now();
       }
-      pending.append(chunk.data(), got);
-      std::size_t start = 0;
-      for (std::size_t newline; (newline = pending.find('\n', start)) != std::string::npos; start = newline + 1) {
-        const std::string_view line(pending.data() + start, newline - start);
-        if (Trim(line).empty()) continue;
-        Json frame = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-        if (!frame.is_object() || !frame.contains("type")) {
-          result = Internal(what + ": unreadable watch event");
-          break;
-        }
-        const std::string type = frame.value("type", "");
-        if (type == "ERROR") {
-          const Json& status = frame["object"];
-          result = StatusFromApiResponse(status.value("code", 500), status.dump(), what);
-          break;
-        }
-        WatchEvent event;
-        if (type == "ADDED") event.type = WatchEvent::Type::kAdded;
-        else if (type == "MODIFIED") event.type = WatchEvent::Type::kModified;
-        else if (type == "DELETED") event.type = WatchEvent::Type::kDeleted;
-        else if (type == "BOOKMARK") event.type = WatchEvent::Type::kBookmark;
-        else continue;
-        event.object = std::move(frame["object"]);
-        on_event(std::move(event));
-      }
-      pending.erase(0, start);
+      result = decoder.Feed(std::string_view(chunk.data(), got));
     }
   } catch (const std::exception& error) {
     bool silent = false;

@@ -942,3 +942,32 @@ TEST(StatusTest, LoadingOffHasNoDataStatusAndDoesNotWaitForIt) {
 
 }  // namespace
 }  // namespace financialapi::platform
+
+namespace financialapi::platform {
+namespace {
+
+// Found by the spec_children fuzz target: a number past int's range in an int field was converted
+// with nlohmann's get<int>() — undefined behaviour ("runtime error: 1e+22 is outside the range of
+// representable values of type 'int'"; with gcc it read as -2147483648). Such a value leaves the field
+// as it was, like a value of the wrong type.
+TEST(SpecTest, NumbersPastAnIntFieldsRangeLeaveItsDefault) {
+  Json object = ExampleObject("financialapi-minimal.yaml");
+  object["spec"]["autoscaling"] = {{"targetMemoryUtilizationPercentage", 9999999999999999999980.0},
+                                   {"maxReplicas", 4294967296LL},
+                                   {"minReplicas", 18446744073709551615ULL}};
+  object["spec"]["api"]["replicas"] = -1e300;
+  object["spec"]["api"]["port"] = 8080.0;  // a whole number written as a float is still that number
+  object["metadata"]["generation"] = 1e30;
+  const auto api = ParseFinancialApi(object);
+  ASSERT_TRUE(api.ok()) << api.status();
+  const FinancialApiSpec defaults;
+  EXPECT_EQ(api->spec.autoscaling.target_memory, defaults.autoscaling.target_memory);
+  EXPECT_EQ(api->spec.autoscaling.max_replicas, defaults.autoscaling.max_replicas);
+  EXPECT_EQ(api->spec.autoscaling.min_replicas, defaults.autoscaling.min_replicas);
+  EXPECT_EQ(api->spec.api.replicas, defaults.api.replicas);
+  EXPECT_EQ(api->spec.api.port, 8080);
+  EXPECT_EQ(api->generation, 0);
+}
+
+}  // namespace
+}  // namespace financialapi::platform

@@ -549,6 +549,42 @@ TEST(CompanyFactsTest, TruncatedDocumentNamesTheByte) {
 
 // --- document names -------------------------------------------------------------------------------
 
+// Found by the sec_documents fuzz target: documents the parsers accepted that PostgreSQL refuses, so
+// the load failed half-way at the database instead of naming the value: dates that are no day
+// (month 13, day 45, year 0000), a fiscal year past the int column, U+0000 in any string or key.
+TEST(CompanyFactsTest, ValuesPostgresRefusesNameTheirPointer) {
+  struct Case {
+    std::string document;
+    std::string message;
+  };
+  const auto fact = [](const std::string& members) {
+    return MinimalFacts("USD", R"({"val":1,"accn":"a","form":"10-K",)" + members + "}");
+  };
+  const std::vector<Case> cases = {
+      {fact(R"("end":"2024-13-01","filed":"2024-02-01")"), "m.json: /facts/us-gaap/Assets/units/USD/0/end: expected a date YYYY-MM-DD"},
+      {fact(R"("end":"2023-02-29","filed":"2024-02-01")"), "m.json: /facts/us-gaap/Assets/units/USD/0/end: expected a date YYYY-MM-DD"},
+      {fact(R"("end":"2024-01-01","filed":"0000-01-01")"), "m.json: /facts/us-gaap/Assets/units/USD/0/filed: expected a date YYYY-MM-DD"},
+      {fact(R"("end":"2024-01-01","filed":"2024-02-01","start":"2024-04-31")"), "m.json: /facts/us-gaap/Assets/units/USD/0/start: expected a date YYYY-MM-DD"},
+      {fact(R"("end":"2024-01-01","filed":"2024-02-01","fy":2147483648)"), "m.json: /facts/us-gaap/Assets/units/USD/0/fy: expected a year or null"},
+      {fact(R"("end":"2024-01-01","filed":"2024-02-01","fy":18446744073709551615)"), "m.json: /facts/us-gaap/Assets/units/USD/0/fy: expected a year or null"},
+      {fact(R"("end":"2024-01-01","filed":"2024-02-01","frame":"CY\u00002024")"), "m.json: /facts/us-gaap/Assets/units/USD/0/frame: expected text without U+0000 (PostgreSQL cannot store it)"},
+      {R"({"cik":5,"entityName":"E\u0000","facts":{}})", "m.json: /entityName: expected text without U+0000 (PostgreSQL cannot store it)"},
+  };
+  for (const Case& c : cases) {
+    auto facts = ParseCompanyFacts(c.document, "m.json");
+    ASSERT_FALSE(facts.ok()) << c.document;
+    EXPECT_EQ(facts.status().message(), c.message) << c.document;
+  }
+  const auto leap_day = ParseCompanyFacts(fact(R"("end":"2024-02-29","filed":"2000-02-29","fy":2024)"), "m.json");
+  EXPECT_TRUE(leap_day.ok()) << leap_day.status();
+  auto filing = ParseSubmissionsPage(R"({"accessionNumber":["a"],"form":["4"],"filingDate":["2024-00-10"]})", "p.json");
+  ASSERT_FALSE(filing.ok());
+  EXPECT_EQ(filing.status().message(), "p.json: /filingDate/0: expected a date YYYY-MM-DD");
+  auto profile = ParseSubmissionsPage(R"({"accessionNumber":["a"],"form":["4"],"filingDate":["2024-01-10"],"x\u0000":[1]})", "p.json");
+  ASSERT_FALSE(profile.ok());
+  EXPECT_EQ(profile.status().message(), "p.json: /x\\u0000: expected text without U+0000 (PostgreSQL cannot store it)");
+}
+
 TEST(DocumentNameTest, RecognizesSecFileNames) {
   const auto main = ParseDocumentName("CIK0000320193.json");
   ASSERT_TRUE(main.has_value());

@@ -19,6 +19,7 @@
 #include "financialapi/common/status.h"
 #include "financialapi/kube/config.h"
 #include "financialapi/kube/resource.h"
+#include "financialapi/kube/watch_stream.h"
 
 namespace financialapi::kube {
 
@@ -80,12 +81,6 @@ struct HttpRequest {
   std::string body;
   std::string content_type = "application/json";
   CallOptions call;
-};
-
-struct WatchEvent {
-  enum class Type { kAdded, kModified, kDeleted, kBookmark };
-  Type type = Type::kAdded;
-  Json object;                     // for a bookmark only metadata.resourceVersion matters
 };
 
 struct WatchOptions {
