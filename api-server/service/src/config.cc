@@ -77,6 +77,9 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   config.rate_limit_max_clients = static_cast<std::size_t>(max_clients);
   config.auth_failures_per_minute = static_cast<int>(auth_failures);
   config.api_keys_file = lookup("API_KEYS_FILE");
+  if (config.api_keys_file && config.api_keys_file->empty()) {
+    return InvalidArgument("API_KEYS_FILE: set but empty; name the key file, or unset it for an API without keys");
+  }
   if (const auto proxies = lookup("TRUSTED_PROXIES")) {
     if (auto parsed = TrustedProxies::Parse(*proxies); !parsed.ok()) {
       return InvalidArgument("TRUSTED_PROXIES: " + parsed.status().message());

@@ -147,6 +147,14 @@ TEST(ServiceConfigTest, ABadTrustedProxyIsNamed) {
             "TRUSTED_PROXIES: 'ingress' is not an IP address or CIDR block (e.g. 10.0.0.0/8 or fd00::/8)");
 }
 
+TEST(ServiceConfigTest, AnEmptyApiKeysFileIsAnErrorNotOpenAccess) {
+  // Set but empty is neither "no keys" nor a file: refused at start, so it is seen and fixed.
+  auto config = ConfigFromEnvironment(From({{"DATABASE_URL", kDatabaseUrl}, {"API_KEYS_FILE", ""}}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.status().message(), "API_KEYS_FILE: set but empty; name the key file, or unset it for an API without keys");
+}
+
 TEST(ServiceConfigTest, ErrorStatesTheAcceptedRange) {
   auto config = ConfigFromEnvironment(From({{"DATABASE_URL", kDatabaseUrl}, {"WORKER_THREADS", "x"}}));
   ASSERT_FALSE(config.ok());

@@ -28,7 +28,7 @@ namespace financialapi::service {
 // then costs an evicted client its partly used bucket, never the server its memory).
 class RateLimiter {
  public:
-  static constexpr std::size_t kDefaultMaxClients = 100'000;  // about 15 MB of buckets
+  static constexpr std::size_t kDefaultMaxClients = 100'000;  // about 30 MB of buckets at most
 
   // rate <= 0: unlimited. max_clients >= 1.
   RateLimiter(double rate_per_second, double burst, const Clock& clock = SystemClock::Get(),
