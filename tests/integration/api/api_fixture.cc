@@ -90,12 +90,9 @@ std::string HttpAnswer::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpAnswer Fetch(int port, const std::string& target, const std::vector<http::Header>& headers,
-                 const std::string& method) {
-  HttpAnswer answer;
+int ConnectLoopback(int port, int receive_timeout_seconds) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  // A server that stops answering makes the test fail (status 0), not hang until ctest's timeout.
-  const timeval receive_timeout{.tv_sec = 20, .tv_usec = 0};
+  const timeval receive_timeout{.tv_sec = receive_timeout_seconds, .tv_usec = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof receive_timeout);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -103,8 +100,17 @@ HttpAnswer Fetch(int port, const std::string& target, const std::vector<http::He
   ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
-    return answer;
+    return -1;
   }
+  return fd;
+}
+
+HttpAnswer Fetch(int port, const std::string& target, const std::vector<http::Header>& headers,
+                 const std::string& method) {
+  HttpAnswer answer;
+  // A server that stops answering makes the test fail (status 0), not hang until ctest's timeout.
+  const int fd = ConnectLoopback(port, 20);
+  if (fd < 0) return answer;
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& header : headers) request += header.name + ": " + header.value + "\r\n";
   request += "\r\n";

@@ -33,6 +33,10 @@ struct HttpAnswer {
   std::string body;
   std::string Header(const std::string& name) const;
 };
+// A TCP connection to 127.0.0.1:<port> whose reads give up after `receive_timeout_seconds`; -1 when
+// the connect fails. The caller closes it.
+int ConnectLoopback(int port, int receive_timeout_seconds);
+
 // One request on a fresh connection (Connection: close). Extra headers as {name, value}. Status 0
 // when nothing (complete) came back within 20 s.
 HttpAnswer Fetch(int port, const std::string& target, const std::vector<http::Header>& headers = {},

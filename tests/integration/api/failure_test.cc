@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -113,17 +114,27 @@ class DatabaseFailureTest : public ::testing::Test {
     EXPECT_EQ(DatabasesCommand("start-redis"), 0);
     EXPECT_EQ(DatabasesCommand("start-postgres"), 0);
   }
+  // An API whose every request reaches Redis (no local layer), once kRedisPath's answer is in Redis;
+  // `warm` is that first answer.
+  static constexpr const char* kRedisPath = "/v1/companies/AAPL/concepts/us-gaap/Assets";
+  static std::unique_ptr<ApiUnderTest> ApiWithWarmRedis(HttpAnswer& warm) {
+    auto config = TestConfig(*database_url_);
+    config.local_cache_ttl_seconds = 0;
+    auto api = std::make_unique<ApiUnderTest>(config);
+    warm = api->Get(kRedisPath);
+    EXPECT_EQ(warm.status, 200);
+    EXPECT_EQ(api->Get(kRedisPath).Header("x-cache"), "redis");
+    return api;
+  }
   static inline std::string* database_url_ = nullptr;
 };
 
 TEST_F(DatabaseFailureTest, RedisDownAnswersFromPostgresAndReadinessSaysSo) {
-  auto config = TestConfig(*database_url_);
-  config.local_cache_ttl_seconds = 0;  // every request reaches Redis
-  ApiUnderTest api(config);
-  const std::string path = "/v1/companies/AAPL/concepts/us-gaap/Assets";
-  const auto warm = api.Get(path);
+  HttpAnswer warm;
+  const auto owned = ApiWithWarmRedis(warm);
   ASSERT_EQ(warm.status, 200);
-  ASSERT_EQ(api.Get(path).Header("x-cache"), "redis");
+  ApiUnderTest& api = *owned;
+  const std::string path = kRedisPath;
 
   ASSERT_EQ(DatabasesCommand("stop-redis"), 0);
   for (int i = 0; i < 5; ++i) {
@@ -250,13 +261,11 @@ TEST_F(DatabaseFailureTest, HungPostgresCostsOneDeadlineAndNeverStopsHealth) {
 // timeout (500 ms), after which Redis is skipped for a second, so the others answer from PostgreSQL
 // at their usual speed; before, every request paid the timeout (for GET and again for SET).
 TEST_F(DatabaseFailureTest, HungRedisCostsOneTimeoutNotOneEveryRequest) {
-  auto config = TestConfig(*database_url_);
-  config.local_cache_ttl_seconds = 0;  // every request reaches Redis
-  ApiUnderTest api(config);
-  const std::string path = "/v1/companies/AAPL/concepts/us-gaap/Assets";
-  const auto warm = api.Get(path);
+  HttpAnswer warm;
+  const auto owned = ApiWithWarmRedis(warm);
   ASSERT_EQ(warm.status, 200);
-  ASSERT_EQ(api.Get(path).Header("x-cache"), "redis");
+  ApiUnderTest& api = *owned;
+  const std::string path = kRedisPath;
   constexpr int kRequests = 20;
   const auto measure = [&](const char* label) {
     std::vector<long> latencies;

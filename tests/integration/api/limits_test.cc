@@ -1,9 +1,6 @@
 // The API server's own limits, seen from a client: a GET-only API refuses a request body before
 // reading it, and says nothing that invites one.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <string>
@@ -18,16 +15,10 @@ namespace {
 // Sends `request` on a new connection and returns the first bytes that come back (up to 4 KiB, or
 // what arrived within 5 s).
 std::string FirstAnswerBytes(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  const timeval timeout{.tv_sec = 5, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  const int fd = ConnectLoopback(port, 5);
   std::string answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+  if (fd < 0) return answer;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
     char buffer[4096];
     const auto n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n > 0) answer.assign(buffer, static_cast<std::size_t>(n));

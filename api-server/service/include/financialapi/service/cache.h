@@ -102,9 +102,11 @@ class ResponseCache {
   // `redis` may be null (no shared layer); ttl_seconds 0 disables caching (every call computes).
   // A request that finds another request computing its key waits at most `flight_wait` for it, then
   // answers Timeout: a leader stuck on a hung database cannot hold every later request of the key.
+  // Generous, because a large document (a company's facts) legitimately takes seconds to build on a
+  // loaded node, and a waiter that gives up costs its client a 503.
   ResponseCache(std::unique_ptr<LocalCache> local, std::unique_ptr<RedisCache> redis, int ttl_seconds,
                 std::size_t gzip_min_bytes, CacheObserver observer = {},
-                std::chrono::milliseconds flight_wait = std::chrono::seconds(10));
+                std::chrono::milliseconds flight_wait = std::chrono::seconds(30));
 
   struct Answer {
     std::shared_ptr<const CachedBody> body;
