@@ -120,6 +120,8 @@ class Server::Impl {
   const ServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
   bool stopping() const { return stopping_flag_.load(std::memory_order_relaxed); }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  void BeginDrain() { draining_.store(true); }
   void Forget(Session* session) {
     std::lock_guard lock(mutex_);
     sessions_.erase(session);
@@ -141,6 +143,7 @@ class Server::Impl {
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
   bool stopping_ = false;
   std::atomic<bool> stopping_flag_{false};  // stopping_ for lock-free reads on the request path
+  std::atomic<bool> draining_{false};       // BeginDrain(): responses close their connections
 
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
@@ -292,7 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // writes head and body with one gather write.
   void Write(bool keep_alive, bool head) {
     state_ = State::kWriting;
-    if (server_.stopping()) keep_alive = false;
+    if (server_.stopping() || server_.draining()) keep_alive = false;
     close_after_write_ = !keep_alive;
 
     const int status = response_.status;
@@ -544,6 +547,8 @@ StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options, Handler h
 }
 
 int Server::port() const { return impl_->port(); }
+
+void Server::BeginDrain() { impl_->BeginDrain(); }
 
 void Server::Shutdown(std::chrono::milliseconds drain) { impl_->Shutdown(drain); }
 

@@ -502,6 +502,9 @@ http::Response FinancialApi::Dispatch(const http::Request& request, const Route&
 }
 
 http::Response FinancialApi::Readiness() {
+  if (shutting_down_) {
+    return http::Response{.status = 503, .body = R"({"status":"shutting down"})"};
+  }
   std::lock_guard lock(readiness_mutex_);
   const auto now = clock_.Now();
   // Probes from every kubelet and load balancer would otherwise each cost a query.

@@ -56,6 +56,9 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "LOCAL_CACHE_TTL_SECONDS", 0, 86400, local_ttl));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "LOCAL_CACHE_MAX_MB", 0, 65536, local_mb));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "GZIP_MIN_BYTES", 0, 1 << 30, gzip_min));
+  long shutdown_delay = config.shutdown_delay_seconds, shutdown_drain = config.shutdown_drain_seconds;
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "SHUTDOWN_DELAY_SECONDS", 0, 3600, shutdown_delay));
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "SHUTDOWN_DRAIN_SECONDS", 0, 3600, shutdown_drain));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_RPS", 0, 1e6, config.rate_limit_rps));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_BURST", 1, 1e6, config.rate_limit_burst));
   config.port = static_cast<int>(port);
@@ -66,6 +69,8 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   config.local_cache_ttl_seconds = static_cast<int>(local_ttl);
   config.local_cache_max_bytes = static_cast<std::size_t>(local_mb) << 20;
   config.gzip_min_bytes = static_cast<std::size_t>(gzip_min);
+  config.shutdown_delay_seconds = static_cast<int>(shutdown_delay);
+  config.shutdown_drain_seconds = static_cast<int>(shutdown_drain);
   config.api_keys_file = lookup("API_KEYS_FILE");
   if (const auto proxies = lookup("TRUSTED_PROXIES")) {
     if (auto parsed = TrustedProxies::Parse(*proxies); !parsed.ok()) {

@@ -36,7 +36,11 @@ class FinancialApi {
   http::Response Handle(const http::Request& request);
 
   // Readiness as /ready reports it: 200 with PostgreSQL up, 503 without; Redis down is a detail.
+  // Always 503 once BeginShutdown() was called.
   http::Response Readiness();
+  // The process is stopping: /ready answers 503 from now on (every other endpoint still serves), so
+  // load balancers that probe take this replica out while it drains. Thread-safe.
+  void BeginShutdown() { shutting_down_ = true; }
 
   // Starts/stops the thread that refreshes the Redis memory and dependency gauges every 15 s.
   void StartBackground();
@@ -65,6 +69,7 @@ class FinancialApi {
   ApiKeys api_keys_;
 
   std::atomic<bool> schema_ready_{false};
+  std::atomic<bool> shutting_down_{false};
   std::mutex readiness_mutex_;
   Clock::TimePoint readiness_checked_{};
   std::optional<http::Response> readiness_;

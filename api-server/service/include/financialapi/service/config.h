@@ -30,6 +30,10 @@ struct ServiceConfig {
   std::string log_format = "text";
   std::size_t gzip_min_bytes = 1024;
   std::string cache_key_prefix = "fapi:v1:";  // Redis keys; replicas of one API share it
+  // After SIGTERM: serve this long with /ready at 503 (while the endpoint leaves every Service), then
+  // stop accepting and give in-flight requests up to shutdown_drain_seconds to finish.
+  int shutdown_delay_seconds = 0;
+  int shutdown_drain_seconds = 20;
 };
 
 using EnvironmentLookup = std::function<std::optional<std::string>(const char* name)>;
