@@ -41,6 +41,8 @@ Environment (all of them in docs/api.md):
   API_KEYS_FILE      file of accepted API keys, one per line (unset: no keys needed; set but
                      missing, unreadable or empty: data endpoints answer 503)
   LOG_LEVEL, LOG_FORMAT  debug|info|warn|error, text|json
+  SHUTDOWN_DELAY_SECONDS  after SIGTERM, serve this long with /ready at 503 (0)
+  SHUTDOWN_DRAIN_SECONDS  then the longest wait for in-flight requests (20)
 
 Flags:
   --version     print the version and exit
@@ -178,8 +180,21 @@ int Serve() {
                        {"redis", config->redis_url ? "on" : "off"}});
   int received = 0;
   sigwait(&signals, &received);
-  log.Info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  (*server)->Shutdown(std::chrono::seconds(20));
+  log.Info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"},
+                             {"delaySeconds", std::to_string(config->shutdown_delay_seconds)},
+                             {"drainSeconds", std::to_string(config->shutdown_drain_seconds)}});
+  // The endpoint leaves the Services only after the SIGTERM (endpoint controller, then every
+  // kube-proxy): until then new connections still arrive, so keep serving them, with /ready down and
+  // every answer closing its connection, and stop accepting only after the delay. A second signal
+  // cuts the delay short.
+  service->BeginShutdown();
+  (*server)->BeginDrain();
+  if (config->shutdown_delay_seconds > 0) {
+    const timespec delay{.tv_sec = config->shutdown_delay_seconds, .tv_nsec = 0};
+    if (sigtimedwait(&signals, nullptr, &delay) > 0) log.Info("second signal: the shutdown delay is cut short");
+  }
+  log.Info("draining: no new connections, finishing in-flight requests");
+  (*server)->Shutdown(std::chrono::seconds(config->shutdown_drain_seconds));
   service->StopBackground();
   log.Info("stopped");
   return 0;

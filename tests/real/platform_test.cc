@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <thread>
 
 #include "financialapi/platform/spec.h"
 #include "support/child_process.h"
@@ -310,6 +311,69 @@ Json RolledPods(kube::Client& client, const std::string& ns, const kube::Resourc
     current.push_back(pod);
   }
   return static_cast<int>(current.size()) == count ? current : Json();
+}
+
+// A rollout under load, as clients in the cluster see it: a pod on the real node sends one request
+// after the other (each on a new connection) to the API Service's ClusterIP, through kube-proxy, while
+// the Deployment rolls every API pod; not one request may fail.
+TEST_F(PlatformTest, RollingTheApiDeploymentUnderLoadFromAPodFailsNoRequest) {
+  auto service = client_->Get(kube::resources::kServices, ns(), platform::ApiName(api()));
+  ASSERT_TRUE(service.ok()) << service.status();
+  const std::string address = (*service)["spec"].value("clusterIP", "");
+  const std::string port = std::to_string(api().spec.service_port);
+  // bash's /dev/tcp: the database images have bash but no HTTP client. One line per failure, the
+  // totals at the end; it stops once /tmp/stop exists.
+  const std::string request = "GET /v1/companies/AAPL HTTP/1.1\\r\\nHost: api\\r\\nX-API-Key: " + std::string(kApiKey) +
+                              "\\r\\nConnection: close\\r\\n\\r\\n";
+  const std::string script =
+      "ok=0; failed=0\n"
+      "while [ ! -e /tmp/stop ]; do\n"
+      "  status=$(timeout 10 bash -c 'exec 3<>/dev/tcp/" + address + "/" + port + " && printf \"" + request +
+      "\" >&3 && head -c 12 <&3' 2>&1)\n"
+      "  if [ \"$status\" = 'HTTP/1.1 200' ]; then ok=$((ok+1)); else failed=$((failed+1)); echo \"failed: $status\"; fi\n"
+      "done\n"
+      "echo \"ok=$ok failed=$failed\"\n";
+  Json spec = RealNodePlacement(testing::RealNodeEnvironment().at("REAL_NODE_TAINT_KEY"));
+  spec["restartPolicy"] = "Never";
+  spec["enableServiceLinks"] = false;
+  spec["securityContext"] = {{"runAsNonRoot", true}, {"runAsUser", 70}, {"runAsGroup", 70}};
+  spec["containers"] = Json::array({{{"name", "main"}, {"image", Image("POSTGRES_IMAGE")}, {"imagePullPolicy", "IfNotPresent"},
+                                     {"command", Json::array({"bash", "-c", script})}}});
+  auto created = client_->Create(kube::resources::kPods,
+                                 {{"apiVersion", "v1"}, {"kind", "Pod"},
+                                  {"metadata", {{"name", "load"}, {"namespace", ns()}, {"labels", {{"app", "load"}}}}},
+                                  {"spec", spec}});
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto logs = [&] { return testing::Kubectl("logs -n " + ns() + " load").second; };
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto pod = client_->Get(kube::resources::kPods, ns(), "load");
+    return pod.ok() && (*pod)["status"].value("phase", "") == "Running";
+  }, 120s, 1s)) << testing::Kubectl("describe pod -n " + ns() + " load").second;
+  std::this_thread::sleep_for(5s);  // load before the roll
+
+  const std::string deployment = "deployment/" + platform::ApiName(api());
+  ASSERT_EQ(testing::Kubectl("rollout restart -n " + ns() + " " + deployment).first, 0);
+  const auto [rolled, rollout] = testing::Kubectl("rollout status -n " + ns() + " --timeout=300s " + deployment);
+  EXPECT_EQ(rolled, 0) << rollout;
+  // The last old pod is still draining when the rollout reports done: keep the load on until it is gone.
+  EXPECT_TRUE(testing::WaitFor([&] {
+    auto pods = client_->List(kube::resources::kPods, ns(),
+                              {.label_selector = std::string(platform::kComponentLabel) + "=api"});
+    if (!pods.ok()) return false;
+    for (const auto& pod : (*pods)["items"]) {
+      if (pod["metadata"].contains("deletionTimestamp")) return false;
+    }
+    return true;
+  }, 120s, 1s)) << testing::Kubectl("get pods -n " + ns()).second;
+
+  ASSERT_EQ(Exec("load", "touch /tmp/stop").first, 0);
+  std::string text;
+  ASSERT_TRUE(testing::WaitFor([&] { return (text = logs()).find("ok=") != std::string::npos; }, 60s, 1s)) << text;
+  const std::size_t totals = text.find("ok=");
+  const int succeeded = std::atoi(text.c_str() + totals + 3);
+  const int failed = std::atoi(text.c_str() + text.find("failed=", totals) + 7);
+  EXPECT_EQ(failed, 0) << failed << " of " << succeeded + failed << " requests failed during the rollout:\n" << Tail(text);
+  EXPECT_GT(succeeded, 50) << text;
 }
 
 // Last in the suite: it changes the platform the tests above looked at.

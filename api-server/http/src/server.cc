@@ -130,6 +130,8 @@ class Server::Impl {
     if (!handler_pool_ || inline_paths_.contains(path)) return nullptr;
     return &*handler_pool_;
   }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  void BeginDrain() { draining_.store(true); }
   void Forget(Session* session, const std::string& remote) {
     std::lock_guard lock(mutex_);
     if (sessions_.erase(session) > 0) {
@@ -155,6 +157,7 @@ class Server::Impl {
   std::unordered_map<std::string, std::size_t> per_client_;  // open connections per peer address
   bool stopping_ = false;
   std::atomic<bool> stopping_flag_{false};  // stopping_ for lock-free reads on the request path
+  std::atomic<bool> draining_{false};       // BeginDrain(): responses close their connections
 
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
@@ -328,7 +331,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(bool keep_alive, bool head) {
     if (state_ == State::kClosed) return;  // force-closed while its handler ran on the pool
     state_ = State::kWriting;
-    if (server_.stopping()) keep_alive = false;
+    if (server_.stopping() || server_.draining()) keep_alive = false;
     close_after_write_ = !keep_alive;
 
     const int status = response_.status;
@@ -601,6 +604,8 @@ StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options, Handler h
 }
 
 int Server::port() const { return impl_->port(); }
+
+void Server::BeginDrain() { impl_->BeginDrain(); }
 
 void Server::Shutdown(std::chrono::milliseconds drain) { impl_->Shutdown(drain); }
 

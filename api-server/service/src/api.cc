@@ -260,6 +260,9 @@ std::optional<http::Response> FinancialApi::Admit(const http::Request& request) 
 }
 
 http::Response FinancialApi::Readiness() {
+  if (shutting_down_) {
+    return http::Response{.status = 503, .body = R"({"status":"shutting down"})"};
+  }
   std::unique_lock lock(readiness_mutex_);
   // Probes from every kubelet and load balancer would otherwise each cost a query.
   const bool stale = !readiness_ || clock_.Now() - readiness_checked_ >= std::chrono::seconds(1);

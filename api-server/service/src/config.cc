@@ -62,6 +62,9 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "MAX_CONNECTIONS_PER_CLIENT", 1, 1 << 20, per_client));
   config.max_connections = static_cast<int>(connections);
   config.max_connections_per_client = static_cast<int>(per_client);
+  long shutdown_delay = config.shutdown_delay_seconds, shutdown_drain = config.shutdown_drain_seconds;
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "SHUTDOWN_DELAY_SECONDS", 0, 3600, shutdown_delay));
+  FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "SHUTDOWN_DRAIN_SECONDS", 0, 3600, shutdown_drain));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_RPS", 0, 1e6, config.rate_limit_rps));
   FINANCIALAPI_RETURN_IF_ERROR(ReadNumber(lookup, "RATE_LIMIT_BURST", 1, 1e6, config.rate_limit_burst));
   FINANCIALAPI_RETURN_IF_ERROR(ReadInt(lookup, "RATE_LIMIT_MAX_CLIENTS", 1, 10'000'000, max_clients));
@@ -76,6 +79,8 @@ StatusOr<ServiceConfig> ConfigFromEnvironment(const EnvironmentLookup& given) {
   config.gzip_min_bytes = static_cast<std::size_t>(gzip_min);
   config.rate_limit_max_clients = static_cast<std::size_t>(max_clients);
   config.auth_failures_per_minute = static_cast<int>(auth_failures);
+  config.shutdown_delay_seconds = static_cast<int>(shutdown_delay);
+  config.shutdown_drain_seconds = static_cast<int>(shutdown_drain);
   config.api_keys_file = lookup("API_KEYS_FILE");
   if (config.api_keys_file && config.api_keys_file->empty()) {
     return InvalidArgument("API_KEYS_FILE: set but empty; name the key file, or unset it for an API without keys");

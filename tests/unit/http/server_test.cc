@@ -305,6 +305,29 @@ TEST(HttpServerTest, KeepAliveServesSequentialAndPipelinedRequestsOnOneConnectio
   EXPECT_EQ(calls.load(), 8);
 }
 
+// The first step of a graceful stop: still accepting and serving, but every answer closes its
+// connection, so clients move off before the listener closes.
+TEST(HttpServerTest, AfterBeginDrainEveryAnswerClosesItsConnectionAndNewConnectionsAreStillServed) {
+  auto server = StartServer([](const Request& request) { return Text("echo " + request.path); });
+  ASSERT_TRUE(server);
+  Client kept_alive(server->port());
+  auto before = kept_alive.Get("/before");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->Get("connection"), std::nullopt);
+
+  server->BeginDrain();
+  auto after = kept_alive.Get("/after");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->body, "echo /after");
+  EXPECT_EQ(after->Get("connection"), "close");
+  EXPECT_TRUE(kept_alive.ClosedByPeer());
+  Client fresh(server->port());
+  auto answer = fresh.Get("/new");
+  ASSERT_TRUE(answer) << "a new connection is still accepted while draining";
+  EXPECT_EQ(answer->body, "echo /new");
+  EXPECT_EQ(answer->Get("connection"), "close");
+}
+
 TEST(HttpServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
   auto server = StartServer([](const Request&) { return Text("v10"); });
   ASSERT_TRUE(server);

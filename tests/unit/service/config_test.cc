@@ -46,6 +46,8 @@ TEST(ServiceConfigTest, DefaultsWithOnlyTheDatabaseUrl) {
   EXPECT_EQ(config->log_format, "text");
   EXPECT_EQ(config->gzip_min_bytes, 1024u);
   EXPECT_EQ(config->cache_key_prefix, "fapi:v1:");
+  EXPECT_EQ(config->shutdown_delay_seconds, 0);
+  EXPECT_EQ(config->shutdown_drain_seconds, 20);
 }
 
 TEST(ServiceConfigTest, ReadsEveryVariable) {
@@ -67,8 +69,12 @@ TEST(ServiceConfigTest, ReadsEveryVariable) {
                                             {"CACHE_KEY_PREFIX", "tenant-a:v1:"},
                                             {"GZIP_MIN_BYTES", "0"},
                                             {"LOG_LEVEL", "debug"},
-                                            {"LOG_FORMAT", "json"}}));
+                                            {"LOG_FORMAT", "json"},
+                                            {"SHUTDOWN_DELAY_SECONDS", "10"},
+                                            {"SHUTDOWN_DRAIN_SECONDS", "25"}}));
   ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->shutdown_delay_seconds, 10);
+  EXPECT_EQ(config->shutdown_drain_seconds, 25);
   EXPECT_EQ(config->redis_url, "redis://:pw@redis:6380/2");
   EXPECT_EQ(config->port, 9090);
   EXPECT_EQ(config->worker_threads, 32);
@@ -128,6 +134,8 @@ TEST(ServiceConfigTest, MalformedValuesAreNamedInTheError) {
       {"RATE_LIMIT_RPS", "1e7"},  {"RATE_LIMIT_BURST", "0"},
       {"RATE_LIMIT_BURST", "0.5"}, {"RATE_LIMIT_BURST", "20x"},
       {"PORT", "99999999999999999999"},
+      {"SHUTDOWN_DELAY_SECONDS", "-1"}, {"SHUTDOWN_DELAY_SECONDS", "3601"},
+      {"SHUTDOWN_DRAIN_SECONDS", "10s"},
   };
   for (const auto& [name, value] : bad) {
     auto config = ConfigFromEnvironment(From({{"DATABASE_URL", kDatabaseUrl}, {name, value}}));

@@ -17,6 +17,13 @@ namespace {
 
 std::string ConfigMapName(const FinancialApi& api) { return api.name + "-api-config"; }
 
+// A rollout's SIGTERM: the server keeps serving (readiness down) while the pod's endpoint leaves the
+// Service on every node's kube-proxy, then stops accepting and lets in-flight requests finish. The
+// kubelet's SIGKILL comes only after both and a margin.
+constexpr int kShutdownDelaySeconds = 10;
+constexpr int kShutdownDrainSeconds = 20;
+constexpr int kTerminationGracePeriodSeconds = kShutdownDelaySeconds + kShutdownDrainSeconds + 5;
+
 Child ApiConfigMap(const FinancialApi& api) {
   const ApiSpec& s = api.spec.api;
   Json data = {{"PORT", std::to_string(s.port)},
@@ -25,7 +32,9 @@ Child ApiConfigMap(const FinancialApi& api) {
                {"LOG_LEVEL", s.log_level},
                {"LOG_FORMAT", "json"},
                {"RATE_LIMIT_RPS", std::to_string(s.requests_per_second)},
-               {"RATE_LIMIT_BURST", std::to_string(s.burst)}};
+               {"RATE_LIMIT_BURST", std::to_string(s.burst)},
+               {"SHUTDOWN_DELAY_SECONDS", std::to_string(kShutdownDelaySeconds)},
+               {"SHUTDOWN_DRAIN_SECONDS", std::to_string(kShutdownDrainSeconds)}};
   if (s.api_keys_secret) data["API_KEYS_FILE"] = kApiKeysFile;
   if (!s.trusted_proxies.empty()) data["TRUSTED_PROXIES"] = Join(s.trusted_proxies, ",");
   // Named prepared statements do not survive a pooler that hands each transaction another server
@@ -63,7 +72,7 @@ Child ApiDeployment(const FinancialApi& api, const std::string& config_hash) {
       {"securityContext", RestrictedContainerSecurity()}};
   Json pod_spec = {
       {"securityContext", NonRootPodSecurity(kApiServerUser, kApiServerUser)},
-      {"terminationGracePeriodSeconds", 30},
+      {"terminationGracePeriodSeconds", kTerminationGracePeriodSeconds},
       {"topologySpreadConstraints", Json::array({{{"maxSkew", 1}, {"topologyKey", "kubernetes.io/hostname"},
                                                   {"whenUnsatisfiable", "ScheduleAnyway"},
                                                   {"labelSelector", {{"matchLabels", SelectorLabels(api, kApiComponent)}}}}})},

@@ -101,6 +101,11 @@ class Server {
   // The bound port (the picked one when ServerOptions::port was 0).
   int port() const;
 
+  // The first step of a graceful stop: keep accepting and serving, but every response from now on
+  // says `Connection: close`, so clients leave their kept-alive connections to this server before it
+  // stops accepting (no request meets a connection closed under it). Thread-safe.
+  void BeginDrain();
+
   // Graceful: stop accepting, let in-flight requests finish and send their responses (each with
   // `Connection: close`), close idle keep-alive connections, wait up to `drain` then close the rest;
   // joins threads. Idempotent and thread-safe, but must not be called from a handler (it would wait

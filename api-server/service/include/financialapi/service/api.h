@@ -41,7 +41,11 @@ class FinancialApi {
   // Never waits on a dependency once a first check has finished: it answers the last check's result
   // (at most about a second old) and starts the next check on a thread of its own. Only the very
   // first call waits, up to 1.5 s, for that first check.
+  // Always 503 once BeginShutdown() was called.
   http::Response Readiness();
+  // The process is stopping: /ready answers 503 from now on (every other endpoint still serves), so
+  // load balancers that probe take this replica out while it drains. Thread-safe.
+  void BeginShutdown() { shutting_down_ = true; }
 
   // Starts/stops the thread that refreshes the Redis memory and dependency gauges every 15 s.
   void StartBackground();
@@ -76,6 +80,7 @@ class FinancialApi {
   ApiKeys api_keys_;
 
   std::atomic<bool> schema_ready_{false};
+  std::atomic<bool> shutting_down_{false};
   std::mutex readiness_mutex_;  // never held across I/O
   std::condition_variable readiness_changed_;
   Clock::TimePoint readiness_checked_{};

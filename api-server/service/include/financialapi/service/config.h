@@ -37,6 +37,10 @@ struct ServiceConfig {
   std::string cache_key_prefix = "fapi:v1:";  // Redis keys; replicas of one API share it
   int max_connections = 4096;         // open HTTP connections (each costs a descriptor and buffers)
   int max_connections_per_client = 256;  // per peer address (an ingress or proxy counts as one)
+  // After SIGTERM: serve this long with /ready at 503 (while the endpoint leaves every Service), then
+  // stop accepting and give in-flight requests up to shutdown_drain_seconds to finish.
+  int shutdown_delay_seconds = 0;
+  int shutdown_drain_seconds = 20;
 };
 
 // How the API's HTTP server runs (docs/api.md, "Limits"): handlers on WORKER_THREADS threads of
