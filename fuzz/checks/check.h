@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace financialapi::fuzz {
 
@@ -15,6 +17,18 @@ namespace financialapi::fuzz {
 
 inline void Check(bool holds, const std::string& what) {
   if (!holds) Fail(what);
+}
+
+// The lines of `text` (split at '\n', a last line without one included).
+inline std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const std::size_t newline = text.find('\n');
+    lines.push_back(text.substr(0, newline));
+    if (newline == std::string_view::npos) break;
+    text.remove_prefix(newline + 1);
+  }
+  return lines;
 }
 
 // Runs `body`; an exception escaping it is a finding (the code under test promises errors as values).

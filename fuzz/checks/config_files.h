@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "checks/check.h"
+
 namespace financialapi::fuzz {
 namespace config_detail {
 
@@ -27,21 +29,24 @@ inline bool IsIdStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c 
 inline bool IsIdChar(char c) { return IsIdStart(c) || (c >= '0' && c <= '9') || c == '$'; }
 inline bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\r'; }
 
-inline std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const std::size_t newline = text.find('\n');
-    lines.push_back(text.substr(0, newline));
-    if (newline == std::string_view::npos) break;
-    text.remove_prefix(newline + 1);
-  }
-  return lines;
-}
-
 inline std::string At(std::size_t line, std::string_view what) { return "line " + std::to_string(line + 1) + ": " + std::string(what); }
 
 inline void SkipBlanks(std::string_view& s) {
   while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+}
+
+// After an opening `quote`: consumes up to and including the closing one, a doubled quote standing
+// for one (PgBouncer's and libpq's quoting). False when the line ends first or holds a NUL.
+inline bool SkipDoubledQuoteString(std::string_view& s, char quote) {
+  while (!s.empty()) {
+    const char c = s.front();
+    s.remove_prefix(1);
+    if (c == '\0') return false;
+    if (c != quote) continue;
+    if (s.empty() || s.front() != quote) return true;
+    s.remove_prefix(1);
+  }
+  return false;
 }
 
 }  // namespace config_detail
@@ -196,20 +201,7 @@ inline bool IsConnectString(std::string_view s) {
     s.remove_prefix(eq + 1);
     if (!s.empty() && s.front() == '\'') {
       s.remove_prefix(1);
-      bool closed = false;
-      while (!s.empty()) {
-        const char c = s.front();
-        s.remove_prefix(1);
-        if (c == '\'') {
-          if (!s.empty() && s.front() == '\'') {
-            s.remove_prefix(1);
-          } else {
-            closed = true;
-            break;
-          }
-        }
-      }
-      if (!closed) return false;
+      if (!SkipDoubledQuoteString(s, '\'')) return false;
     } else {
       if (s.empty() || IsBlank(s.front())) return false;
       while (!s.empty() && !IsBlank(s.front())) {
@@ -278,22 +270,7 @@ inline std::string PgBouncerUserlistProblem(std::string_view text) {
       SkipBlanks(s);
       if (s.empty() || s.front() != '"') return At(n, "a field of userlist.txt is quoted");
       s.remove_prefix(1);
-      bool closed = false;
-      while (!s.empty()) {
-        const char c = s.front();
-        s.remove_prefix(1);
-        if (c == '"') {
-          if (!s.empty() && s.front() == '"') {
-            s.remove_prefix(1);
-          } else {
-            closed = true;
-            break;
-          }
-        } else if (c == '\0') {
-          return At(n, "a NUL in userlist.txt");
-        }
-      }
-      if (!closed) return At(n, "a quoted field of userlist.txt is not closed on its line");
+      if (!SkipDoubledQuoteString(s, '"')) return At(n, "a quoted field of userlist.txt is not closed on its line (or holds a NUL)");
     }
   }
   return "";

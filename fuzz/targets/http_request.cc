@@ -22,17 +22,6 @@ namespace {
 using financialapi::fuzz::Check;
 namespace http = financialapi::http;
 
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const std::size_t newline = text.find('\n');
-    lines.push_back(text.substr(0, newline));
-    if (newline == std::string_view::npos) break;
-    text.remove_prefix(newline + 1);
-  }
-  return lines;
-}
-
 void CheckParsed(const http::Request& request) {
   Check(request.path == "*" || (!request.path.empty() && request.path[0] == '/'),
         "a parsed path is '*' or starts with '/': " + request.path);
@@ -60,7 +49,7 @@ void CheckErrorBody(std::string_view message) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const std::vector<std::string_view> lines = Lines(input);
+  const std::vector<std::string_view> lines = financialapi::fuzz::SplitLines(input);
 
   http::Request reused;
   for (std::size_t i = 0; i < lines.size() && i < 2; ++i) {

@@ -54,6 +54,9 @@ StatusOr<json> ParseJson(std::string_view text, std::string_view document) {
     std::string detail = e.what();
     if (const auto colon = detail.rfind(": "); colon != std::string::npos) detail = detail.substr(colon + 2);
     return InvalidArgument(std::string(document) + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + detail);
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double ("1e999"): nlohmann reports it without a byte offset.
+    return InvalidArgument(std::string(document) + ": malformed JSON: a number too large for a double (" + e.what() + ")");
   }
 }
 

@@ -621,6 +621,19 @@ TEST(RealPodsTest, RedisRunsRedisServerWithThePasswordFromAnIncludedSecretFile) 
       << "a new password restarts Redis (config hash)";
 }
 
+// A REDIS_PASSWORD that a user edited in the generated Secret can hold any bytes; the spec_children
+// fuzz target's redis.conf checker found that "a b" made auth.conf "requirepass a b", which Redis
+// refuses ("wrong number of arguments"), and a newline would add a directive. A password that is not a
+// plain word is written as one double-quoted argument with Redis's escapes.
+TEST(RealPodsTest, RedisPasswordThatIsNotAPlainWordIsOneQuotedArgument) {
+  Inputs inputs = FixedInputs();
+  inputs.redis_password = "a b\"c\\d\nrename-command FLUSHALL x\x01";
+  const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), inputs);
+  const Json& secret = *Find(children, "Secret", "prod-redis");
+  EXPECT_EQ(SecretValue(secret, "auth.conf"), "requirepass \"a b\\\"c\\\\d\\nrename-command FLUSHALL x\\x01\"\n");
+  EXPECT_EQ(SecretValue(secret, "REDIS_PASSWORD"), inputs.redis_password);
+}
+
 TEST(RealPodsTest, PgBouncerRunsTheOperatorsIniFromItsSecret) {
   const auto children = BuildChildren(Parse(ExampleObject("financialapi.yaml")), FixedInputs());
   const Json& secret = *Find(children, "Secret", "prod-pgbouncer");

@@ -585,6 +585,20 @@ TEST(CompanyFactsTest, ValuesPostgresRefusesNameTheirPointer) {
   EXPECT_EQ(profile.status().message(), "p.json: /x\\u0000: expected text without U+0000 (PostgreSQL cannot store it)");
 }
 
+// Found by the sec_documents fuzz target: a number too large for a double ("1e0804") made nlohmann
+// throw out_of_range.406, which ParseJson did not catch (it caught parse_error only).
+TEST(CompanyFactsTest, NumberTooLargeForADoubleIsMalformedJson) {
+  for (const auto& parse : {+[](std::string_view t) { return ParseCompanyFacts(t, "m.json").status(); },
+                            +[](std::string_view t) { return ParseSubmissions(t, "m.json").status(); },
+                            +[](std::string_view t) { return ParseSubmissionsPage(t, "m.json").status(); },
+                            +[](std::string_view t) { return ParseCompanyTickers(t, "m.json").status(); }}) {
+    Status status;
+    ASSERT_NO_THROW(status = parse(R"({"cik":19700000001e0804})"));
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status;
+    EXPECT_EQ(status.message().rfind("m.json: malformed JSON: a number too large for a double", 0), 0u) << status;
+  }
+}
+
 TEST(DocumentNameTest, RecognizesSecFileNames) {
   const auto main = ParseDocumentName("CIK0000320193.json");
   ASSERT_TRUE(main.has_value());

@@ -19,11 +19,39 @@ std::string ConfigMapName(const FinancialApi& api) { return RedisName(api) + "-c
 constexpr char kConfigDirectory[] = "/etc/redis";
 constexpr char kAuthFile[] = "auth.conf";
 
+// One argument of a redis.conf line: as it is when it is a plain word (generated passwords are), else
+// double-quoted with the escapes of Redis's sdssplitargs, so that a space, a quote or a newline in a
+// password a user put in the Secret neither splits the line nor adds a directive.
+std::string RedisConfArgument(const std::string& value) {
+  const bool plain = !value.empty() && value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                               "0123456789_.-+=/:@%,") == std::string::npos;
+  if (plain) return value;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string quoted = "\"";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (c == '\n') {
+      quoted += "\\n";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      quoted += "\\x";
+      quoted += kHex[byte >> 4];
+      quoted += kHex[byte & 0xf];
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
 // The password twice: as itself (read back by the operator, which keeps it) and as the line of
 // redis.conf that sets it, included from the Secret so that it is on no command line.
 Child RedisSecret(const FinancialApi& api, const Inputs& inputs) {
   return OpaqueSecret(api, RedisName(api), kRedisComponent,
-                      {{"REDIS_PASSWORD", inputs.redis_password}, {kAuthFile, "requirepass " + inputs.redis_password + "\n"}});
+                      {{"REDIS_PASSWORD", inputs.redis_password},
+                       {kAuthFile, "requirepass " + RedisConfArgument(inputs.redis_password) + "\n"}});
 }
 
 Child RedisConfigMap(const FinancialApi& api) {
