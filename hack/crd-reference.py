@@ -68,7 +68,8 @@ def reference():
         f"(short name `{', '.join(crd['spec']['names'].get('shortNames', []))}`). Rules across fields:",
         "",
     ]
-    for rule in spec.get("x-kubernetes-validations", []):
+    # The object's own rules (metadata.name) come first, then the spec's.
+    for rule in root.get("x-kubernetes-validations", []) + spec.get("x-kubernetes-validations", []):
         lines.append(f"- {rule.get('message', rule['rule'])}")
     lines += ["", "| field | type | default | constraints | description |", "|---|---|---|---|---|"]
     lines += rows(spec, "spec", spec.get("required", ()))

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "components/objects.h"
 #include "financialapi/common/base64.h"
 #include "financialapi/common/strings.h"
 #include "financialapi/common/time_format.h"
@@ -24,6 +25,22 @@ StatusOr<std::string> SecretKey(const Json& secret, const std::string& key) {
     return InvalidArgument("Secret " + secret.value("/metadata/name"_json_pointer, "") + " has no key '" + key + "'");
   }
   return Base64Decode(encoded);
+}
+
+// The API keys Secret's entry the API pods read: the Secret is mounted whole, so the file name of
+// components::kApiKeysFile.
+std::string ApiKeysEntry() {
+  const std::string file = components::kApiKeysFile;
+  return file.substr(file.rfind('/') + 1);
+}
+
+// True when the API keys file the API server would read from `keys` (one key a line, blank lines and
+// '#' comments skipped) holds at least one key.
+bool HoldsAnApiKey(std::string_view keys) {
+  for (const std::string_view line : SplitAndTrim(keys, '\n')) {
+    if (!line.empty() && line.front() != '#') return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -138,6 +155,17 @@ StatusOr<std::string> FinancialApiReconciler::GeneratedSecretValue(const Financi
   return GeneratePassword();
 }
 
+StatusOr<runtime::ObjectPtr> FinancialApiReconciler::ExistingChild(const kube::ResourceType& type, const std::string& ns,
+                                                                   const std::string& name, runtime::ObjectPtr cached) {
+  if (cached != nullptr) return cached;
+  // Not in the cache: not created yet, the cache lagging, or an object without the managed-by label
+  // (the caches hold only labelled ones). Only the API server can tell.
+  auto fetched = client_.Get(type, ns, name);
+  if (fetched.ok()) return std::make_shared<const Json>(std::move(fetched).value());
+  if (fetched.status().code() == StatusCode::kNotFound) return runtime::ObjectPtr();
+  return fetched.status();
+}
+
 StatusOr<Inputs> FinancialApiReconciler::ResolveInputs(const FinancialApi& api, Failure& failure) {
   const FinancialApiSpec& s = api.spec;
   Inputs inputs;
@@ -182,6 +210,14 @@ StatusOr<Inputs> FinancialApiReconciler::ResolveInputs(const FinancialApi& api, 
   if (s.api.api_keys_secret) {
     auto secret = user_secret(*s.api.api_keys_secret, "spec.api.apiKeysSecretRef");
     if (!secret) return NotFound(failure.message);
+    // Without the entry the mounted file is missing (or empty) and the API would run without keys:
+    // fail closed, before any child (the Deployment) is applied.
+    auto keys = SecretKey(*secret, ApiKeysEntry());
+    if (!keys.ok() || !HoldsAnApiKey(*keys)) {
+      failure = {"InvalidSecret", "Secret " + api.ns + "/" + *s.api.api_keys_secret + " (spec.api.apiKeysSecretRef) has no key '" +
+                                      ApiKeysEntry() + "' holding an API key (one a line): the API is not rolled out without keys"};
+      return InvalidArgument(failure.message);
+    }
   }
   inputs.service_monitor_crd = monitoring_.service_monitor;
   inputs.prometheus_rule_crd = monitoring_.prometheus_rule;
@@ -269,7 +305,7 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
     shell.generation = object.value("/metadata/generation"_json_pointer, std::int64_t{0});
     shell.spec.data.load = false;  // what the spec asks to load is unknown: no data status
     Observed observed;
-    observed.failure_reason = "InvalidSpec";
+    observed.failure_reason = parsed.status().reason().empty() ? "InvalidSpec" : parsed.status().reason();
     observed.failure_message = parsed.status().message();
     context.log.Warn("invalid spec", {{"error", parsed.status().message()}});
     FINANCIALAPI_RETURN_IF_ERROR(write_status(ComputeStatus(shell, observed, previous_status, now)));
@@ -297,11 +333,26 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
   const std::vector<Child> children = BuildChildren(api, *inputs);
   std::set<std::string> wanted;
   std::vector<std::string> created;
+  std::vector<std::string> conflicts;
   for (const Child& child : children) {
     const std::string name = child.object["metadata"]["name"].get<std::string>();
     wanted.insert(KindName(*child.type, name));
     const runtime::Store* store = controller_->OwnedCache(*child.type);
-    const runtime::ObjectPtr current = store != nullptr ? store->Get(runtime::ObjectKey(api.ns, name)) : nullptr;
+    const runtime::ObjectPtr cached_child = store != nullptr ? store->Get(runtime::ObjectKey(api.ns, name)) : nullptr;
+    auto existing = ExistingChild(*child.type, api.ns, name, cached_child);
+    if (!existing.ok()) {
+      if (failure.reason.empty()) failure = {"ApplyFailed", KindName(*child.type, name) + ": " + existing.status().message()};
+      continue;
+    }
+    const Json* current = existing->get();
+    if (current != nullptr && runtime::ControllerUid(*current) != api.uid) {
+      // Not this FinancialApi's: a forced apply would take it over and give it an ownerReference (so
+      // the garbage collector would delete it with the FinancialApi). Leave it alone and say so.
+      conflicts.push_back(KindName(*child.type, name));
+      context.log.Warn("child name taken by an object this FinancialApi does not control",
+                       {{"child", KindName(*child.type, name)}, {"controller", runtime::ControllerUid(*current)}});
+      continue;
+    }
     if (current != nullptr) {
       const std::string difference = FirstDifference(*current, child.object);
       if (difference.empty()) continue;
@@ -321,6 +372,15 @@ StatusOr<Action> FinancialApiReconciler::Reconcile(const runtime::Request& reque
     }
     ++writes_;
     if (store != nullptr && current == nullptr) created.push_back(KindName(*child.type, name));
+  }
+  if (!conflicts.empty()) {
+    // Before an apply failure: it needs someone to delete or rename the object, retries do not help.
+    const bool one = conflicts.size() == 1;
+    const std::string them = one ? "it" : "them";
+    failure = {"ChildConflict", Join(conflicts, ", ") + (one ? " exists and is" : " exist and are") +
+                                    " not controlled by this FinancialApi (uid " + api.uid +
+                                    "), so the operator neither changes nor deletes " + them + ": delete or rename " + them +
+                                    ", or give the FinancialApi another name"};
   }
   if (!created.empty()) {
     Event(object, runtime::EventType::kNormal, "Created",

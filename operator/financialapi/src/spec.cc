@@ -1,5 +1,6 @@
 #include "financialapi/platform/spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -143,7 +144,78 @@ Status CheckDataSource(const DataSpec& data) {
   return Status::Ok();
 }
 
+// A DNS-1035 label: lowercase letters, digits and '-', starting with a letter, ending with a letter or
+// digit (Service names; the CRD's pattern says the same).
+bool IsDns1035Label(std::string_view name) {
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (name.empty() || name.size() > 63 || !lower(name.front())) return false;
+  if (!lower(name.back()) && !digit(name.back())) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return lower(c) || digit(c) || c == '-'; });
+}
+
+Status CheckName(const std::string& name) {
+  if (name.size() > kMaxNameLength) {
+    return Status(StatusCode::kInvalidArgument,
+                  "metadata.name '" + name + "' has " + std::to_string(name.size()) + " characters; at most " +
+                      std::to_string(kMaxNameLength) +
+                      " leave room for the children's names (the backup CronJob <name>-postgres-backup may have at most 52)",
+                  kReasonInvalidName);
+  }
+  if (!IsDns1035Label(name)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "metadata.name '" + name + "' is not a DNS-1035 label (lowercase letters, digits and '-', starting "
+                  "with a letter): it names the platform's Services",
+                  kReasonInvalidName);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+const std::vector<std::string>& RefusedPostgresParameters() {
+  static const std::vector<std::string> kRefused = {
+      // They run a shell command.
+      "archive_command", "archive_library", "restore_command", "archive_cleanup_command", "recovery_end_command",
+      "ssl_passphrase_command",
+      // They load shared libraries into the server.
+      "shared_preload_libraries", "local_preload_libraries", "session_preload_libraries", "dynamic_library_path",
+      "jit_provider",
+      // They name files or directories the server reads (or, for the pid file, writes).
+      "data_directory", "config_file", "hba_file", "ident_file", "external_pid_file", "include", "include_dir",
+      "include_if_exists", "ssl_cert_file", "ssl_key_file", "ssl_ca_file", "ssl_crl_file", "ssl_crl_dir",
+      "krb_server_keyfile",
+      // The operator sets them: the Service, the probes and pg_hba.conf's SCRAM depend on them.
+      "listen_addresses", "port", "unix_socket_directories", "password_encryption"};
+  return kRefused;
+}
+
+Status CheckPostgresParameters(const std::map<std::string, std::string>& parameters) {
+  const auto refuse = [](const std::string& key, const std::string& why) {
+    return Status(StatusCode::kInvalidArgument, "spec.postgres.parameters." + key + ": " + why,
+                  kReasonRefusedPostgresParameter);
+  };
+  for (const auto& [key, value] : parameters) {
+    const bool name = !key.empty() && ((key.front() >= 'a' && key.front() <= 'z') || key.front() == '_') &&
+                      std::all_of(key.begin(), key.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+                      });
+    // PostgreSQL reads names case-insensitively: only lowercase keys, so ARCHIVE_COMMAND is no way round.
+    if (!name) return refuse(key, "not a PostgreSQL parameter name in lowercase ([a-z_][a-z0-9_.]*)");
+    const auto& refused = RefusedPostgresParameters();
+    if (std::find(refused.begin(), refused.end(), key) != refused.end()) {
+      return refuse(key, "refused: it runs a command, loads a library or a file, or is set by the operator");
+    }
+    // The value is written between single quotes, where a quote or a backslash escape ends it early and
+    // a newline starts another setting.
+    const bool breaks = std::any_of(value.begin(), value.end(), [](char c) {
+      const auto byte = static_cast<unsigned char>(c);
+      return byte < 0x20 || byte == 0x7f || c == '\'' || c == '\\';
+    });
+    if (breaks) return refuse(key, "the value may not contain quotes, backslashes or control characters such as newlines");
+  }
+  return Status::Ok();
+}
 
 StatusOr<double> ParseQuantity(const std::string& text) {
   if (text.empty()) return InvalidArgument("empty quantity");
@@ -170,6 +242,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   Read(metadata, "uid", out.uid);
   Read(metadata, "generation", out.generation);
   if (out.name.empty()) return InvalidArgument("FinancialApi without metadata.name");
+  FINANCIALAPI_RETURN_IF_ERROR(CheckName(out.name));
 
   const Json& spec = Member(object, "spec");
   FinancialApiSpec& s = out.spec;
@@ -314,6 +387,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
     }
   }
   FINANCIALAPI_RETURN_IF_ERROR(CheckDataSource(s.data));
+  FINANCIALAPI_RETURN_IF_ERROR(CheckPostgresParameters(s.postgres.parameters));
   if (!s.postgres.managed && !s.postgres.external) return InvalidArgument("spec.postgres: external is required when managed is false");
   if (!s.redis.managed && !s.redis.external) return InvalidArgument("spec.redis: external is required when managed is false");
   return out;

@@ -1,6 +1,8 @@
 // The FinancialApi reconciler: reads the FinancialApi and its children from the controller's caches,
 // applies (server-side, force) each child that differs from what the spec asks for, deletes children
 // the spec no longer asks for, and writes status only when it changed. Steady state makes no writes.
+// An object with a child's name that this FinancialApi does not control is never applied over (that
+// would adopt it, and the garbage collector would delete it with the FinancialApi): Degraded/ChildConflict.
 #pragma once
 
 #include <atomic>
@@ -65,6 +67,10 @@ class FinancialApiReconciler final : public runtime::Reconciler {
   };
 
   StatusOr<Inputs> ResolveInputs(const FinancialApi& api, Failure& failure);
+  // The object named like a child as it exists: `cached` when the cache has it, else from the API server
+  // (nullptr when there is none), so that an object the caches do not hold is never applied over.
+  StatusOr<runtime::ObjectPtr> ExistingChild(const kube::ResourceType& type, const std::string& ns,
+                                             const std::string& name, runtime::ObjectPtr cached);
   StatusOr<std::string> GeneratedSecretValue(const FinancialApi& api, const std::string& name, const std::string& key);
   Observed Observe(const FinancialApi& api) const;
   runtime::ObjectPtr Cached(const kube::ResourceType& type, const std::string& ns, const std::string& name) const;

@@ -186,9 +186,31 @@ struct FinancialApi {
   FinancialApiSpec spec;
 };
 
-// Reads a FinancialApi object. InvalidArgument, naming the field, for what the schema cannot catch:
-// quantities that do not parse, requests above limits, a memory limit too small for the database, a
-// data volume that is not one volume source.
+// The longest metadata.name whose children all have valid names: the backup CronJob
+// <name>-postgres-backup appends 16 characters and a CronJob name may have at most 52 (its Jobs append
+// 11). The CRD refuses longer names with the same number (a unit test checks both, and every child name
+// at this length).
+inline constexpr std::size_t kMaxNameLength = 36;
+
+// The Status reasons of ParseFinancialApi's refusals that have one of their own (the reconciler reports
+// them as the Degraded reason; other refusals are InvalidSpec).
+inline constexpr char kReasonInvalidName[] = "InvalidName";
+inline constexpr char kReasonRefusedPostgresParameter[] = "RefusedPostgresParameter";
+
+// spec.postgres.parameters keys that are refused: they run commands, load libraries or files, or are
+// set by the operator for the pod to work. The CRD refuses the same list (a unit test compares them).
+const std::vector<std::string>& RefusedPostgresParameters();
+
+// Ok when `parameters` can be written into postgresql.conf as `key = 'value'` and change nothing but
+// the settings named: keys in lowercase ([a-z_][a-z0-9_.]*), not refused; values without quotes,
+// backslashes or control characters. InvalidArgument with reason kReasonRefusedPostgresParameter naming
+// the key otherwise.
+Status CheckPostgresParameters(const std::map<std::string, std::string>& parameters);
+
+// Reads a FinancialApi object. InvalidArgument, naming the field, for what the schema cannot catch (or
+// did not, for an object stored before the CRD said so): a name too long for its children or not a
+// DNS-1035 label, refused PostgreSQL parameters, quantities that do not parse, requests above limits,
+// a memory limit too small for the database, a data volume that is not one volume source.
 StatusOr<FinancialApi> ParseFinancialApi(const Json& object);
 
 // Parses a Kubernetes quantity ("250m", "2", "512Mi", "1.5Gi", "1e3") into a number of base units
