@@ -81,17 +81,24 @@ class PostgresPod {
     std::filesystem::remove_all(root_);
   }
 
-  // Starts the container with the Secret's `password`: the script in the pod's environment.
-  void Start(const std::string& password) {
+  // Starts the container with the Secret's `password`: the script in the pod's environment. With
+  // `as_pid_1` in a PID namespace of its own, where the script (and then PostgreSQL) is PID 1, as in a
+  // container; killing it then kills everything in it.
+  void Start(const std::string& password, bool as_pid_1 = false) {
+    as_pid_1_ = as_pid_1;
     ::setenv("PGDATA", (root_ + "/data/pgdata").c_str(), 1);
     ::setenv("POSTGRES_USER", kUser, 1);
     ::setenv("POSTGRES_DB", kDatabase, 1);
     ::setenv("POSTGRES_PASSWORD", password.c_str(), 1);
     const std::string script = root_ + "/conf/bootstrap.sh";
     if (::getuid() == 0) {
-      server_ = std::make_unique<testing::ChildProcess>(
-          "/usr/bin/setpriv", std::vector<std::string>{"--reuid=postgres", "--regid=postgres", "--init-groups", "sh", script},
-          "postgres-bootstrap");
+      std::vector<std::string> args = {"--reuid=postgres", "--regid=postgres", "--init-groups", "sh", script};
+      if (as_pid_1) {
+        args.insert(args.begin(), {"--pid", "--kill-child", "--mount-proc", "setpriv"});
+        server_ = std::make_unique<testing::ChildProcess>("/usr/bin/unshare", args, "postgres-bootstrap");
+      } else {
+        server_ = std::make_unique<testing::ChildProcess>("/usr/bin/setpriv", args, "postgres-bootstrap");
+      }
     } else {
       server_ = std::make_unique<testing::ChildProcess>("/bin/sh", std::vector<std::string>{script}, "postgres-bootstrap");
     }
@@ -101,9 +108,58 @@ class PostgresPod {
   // The pod is deleted: PostgreSQL (the script's process, which exec'd it) stops.
   void Stop() {
     if (server_ == nullptr) return;
-    server_->Signal(SIGINT);  // fast shutdown
+    const pid_t init = as_pid_1_ ? NamespaceInit() : 0;
+    if (init > 0) {
+      ::kill(init, SIGINT);  // unshare does not pass signals on
+    } else {
+      server_->Signal(SIGINT);  // fast shutdown
+    }
     EXPECT_NE(server_->WaitForExit(60s), -1) << server_->Log();
     server_.reset();
+  }
+
+  // The container dies (started `as_pid_1`): its PID 1, PostgreSQL, is killed, and with it every
+  // process of its PID namespace; its postmaster.pid stays. (unshare's --kill-child does not reach it:
+  // setpriv's change of user clears the parent-death signal.)
+  void Crash() {
+    if (server_ == nullptr) return;
+    const pid_t init = NamespaceInit();
+    ASSERT_GT(init, 0) << "no PID 1 under unshare";
+    ASSERT_EQ(::kill(init, SIGKILL), 0);
+    EXPECT_NE(server_->WaitForExit(30s), -1) << "unshare outlived its namespace";
+    EXPECT_TRUE(testing::WaitFor([&] { return !std::filesystem::exists("/proc/" + std::to_string(init)); }, 30s));
+    server_.reset();
+  }
+
+  // A data directory as the bootstrap made it before the API had a role of its own: initdb with the
+  // API's user as the superuser, the database created in single-user mode.
+  void InitializeAsBefore(const std::string& password) {
+    const std::string pwfile = root_ + "/conf/pwfile";
+    std::ofstream(pwfile) << password << "\n";
+    const std::string as_postgres = ::getuid() == 0 ? "setpriv --reuid=postgres --regid=postgres --init-groups " : "";
+    if (::getuid() == 0) {
+      EXPECT_EQ(testing::RunShell("chown postgres " + pwfile), 0);
+    }
+    std::string output;
+    EXPECT_EQ(testing::RunShell(as_postgres + "initdb -D " + root_ + "/data/pgdata -U " + kUser + " --pwfile=" + pwfile +
+                                    " --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 && "
+                                    "echo 'CREATE DATABASE " + kDatabase + " OWNER " + kUser + ";' | " + as_postgres +
+                                    "postgres --single -D " + root_ + "/data/pgdata -j postgres",
+                                &output),
+              0)
+        << output;
+  }
+
+  // The host's PID of the process unshare started (PID 1 of its namespace); 0 without one.
+  pid_t NamespaceInit() const {
+    if (server_ == nullptr || !as_pid_1_) return 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream status(entry.path() / "status");
+      for (std::string line; std::getline(status, line);) {
+        if (line == "PPid:\t" + std::to_string(server_->pid())) return static_cast<pid_t>(std::stol(entry.path().filename().string()));
+      }
+    }
+    return 0;
   }
 
   std::string Url(const std::string& password) const {
@@ -134,6 +190,7 @@ class PostgresPod {
   int port_;
   std::unique_ptr<testing::ChildProcess> server_;
   std::string last_error_;
+  bool as_pid_1_ = false;
 };
 
 std::string One(db::PostgresConnection& connection, const std::string& sql) {
@@ -185,6 +242,35 @@ TEST(PostgresBootstrapTest, ANewSecretOnTheKeptVolumeStillLogsInAndTheDataStays)
   for (const char* password : {"old-Password", "new-Password"}) {
     EXPECT_EQ(pod.Log().find(password), std::string::npos) << "a password in the log:\n" << pod.Log();
   }
+}
+
+TEST(PostgresBootstrapTest, AServerKilledAsPidOneStartsAgain) {
+  if (::getuid() != 0) GTEST_SKIP() << "a PID namespace needs root";
+  // In a pod the script is PID 1 and exec's PostgreSQL, so a killed server leaves postmaster.pid with
+  // PID 1, which in the next container is the script, alive: the single-user steps must take that
+  // file for stale, as PostgreSQL itself does for its own PID.
+  PostgresPod pod;
+  pod.Start("first-Password", true);
+  ASSERT_NE(pod.Connect("first-Password"), nullptr) << pod.last_error() << "\n" << pod.Log();
+  pod.Crash();
+  pod.Start("second-Password", true);
+  auto connection = pod.Connect("second-Password");
+  ASSERT_NE(connection, nullptr) << pod.last_error() << "\n" << pod.Log();
+  EXPECT_EQ(One(*connection, "SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user"), "false");
+}
+
+TEST(PostgresBootstrapTest, ADataDirectoryWhoseSuperuserIsTheApiRoleKeepsWorkingWithTheNewPassword) {
+  // Made by the bootstrap of earlier versions: PostgreSQL cannot take superuser from the bootstrap
+  // superuser, so the role stays one (with a warning), and its password still follows the Secret.
+  PostgresPod pod;
+  pod.InitializeAsBefore("old-Password");
+  pod.Start("new-Password");
+  auto connection = pod.Connect("new-Password");
+  ASSERT_NE(connection, nullptr) << pod.last_error() << "\n" << pod.Log();
+  EXPECT_EQ(One(*connection, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"), kUser);
+  EXPECT_TRUE(store::Migrate(*connection).ok());
+  EXPECT_NE(pod.Log().find("is the bootstrap superuser of this data directory"), std::string::npos) << pod.Log();
+  EXPECT_EQ(pod.Connect("old-Password"), nullptr) << "the old password still logs in";
 }
 
 }  // namespace
