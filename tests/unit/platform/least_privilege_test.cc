@@ -236,17 +236,29 @@ bool Selects(const Json& selector, const Json& labels) {
   return true;
 }
 
-// Where pods with `labels` may connect to, the union of the egress rules of every NetworkPolicy that
-// selects them, as "<peer>:<port>/<protocol>"; the peer is the component of a pod selector of the same
-// instance, or "*" for any destination. nullopt when no policy restricts their egress.
-std::optional<std::set<std::string>> Egress(const std::vector<Child>& children, const Json& labels) {
-  std::optional<std::set<std::string>> reach;
+// The specs of the NetworkPolicies that select pods with `labels` and have `type` (Ingress, Egress)
+// among their policyTypes: the ones that restrict those pods in that direction.
+std::vector<Json> PoliciesOver(const std::vector<Child>& children, const Json& labels, const std::string& type) {
+  std::vector<Json> specs;
   for (const auto& child : children) {
     if (child.type->kind != "NetworkPolicy") continue;
     const Json& spec = child.object["spec"];
     const Json types = spec.value("policyTypes", Json::array());
-    if (!Selects(spec.value("podSelector", Json::object()), labels) || std::find(types.begin(), types.end(), "Egress") == types.end()) continue;
-    if (!reach) reach.emplace();
+    if (Selects(spec.value("podSelector", Json::object()), labels) && std::find(types.begin(), types.end(), type) != types.end()) {
+      specs.push_back(spec);
+    }
+  }
+  return specs;
+}
+
+// Where pods with `labels` may connect to, the union of the egress rules of every NetworkPolicy that
+// selects them, as "<peer>:<port>/<protocol>"; the peer is the component of a pod selector of the same
+// instance, or "*" for any destination. nullopt when no policy restricts their egress.
+std::optional<std::set<std::string>> Egress(const std::vector<Child>& children, const Json& labels) {
+  const std::vector<Json> policies = PoliciesOver(children, labels, "Egress");
+  if (policies.empty()) return std::nullopt;
+  std::set<std::string> reach;
+  for (const Json& spec : policies) {
     for (const auto& rule : spec.value("egress", Json::array())) {
       std::vector<std::string> peers;
       for (const auto& to : rule.value("to", Json::array())) {
@@ -257,7 +269,7 @@ std::optional<std::set<std::string>> Egress(const std::vector<Child>& children, 
       }
       if (peers.empty()) peers.push_back("*");
       for (const auto& port : rule.value("ports", Json::array())) {
-        for (const auto& peer : peers) reach->insert(peer + ":" + port["port"].dump() + "/" + port.value("protocol", "TCP"));
+        for (const auto& peer : peers) reach.insert(peer + ":" + port["port"].dump() + "/" + port.value("protocol", "TCP"));
       }
       EXPECT_TRUE(rule.contains("ports")) << "a rule without ports opens every port: " << rule;
     }
@@ -267,17 +279,14 @@ std::optional<std::set<std::string>> Egress(const std::vector<Child>& children, 
 
 // Who may connect to pods with `labels` (any port): the union of the ingress rules, as for Egress.
 std::optional<std::set<std::string>> Ingress(const std::vector<Child>& children, const Json& labels) {
-  std::optional<std::set<std::string>> from;
-  for (const auto& child : children) {
-    if (child.type->kind != "NetworkPolicy") continue;
-    const Json& spec = child.object["spec"];
-    const Json types = spec.value("policyTypes", Json::array());
-    if (!Selects(spec.value("podSelector", Json::object()), labels) || std::find(types.begin(), types.end(), "Ingress") == types.end()) continue;
-    if (!from) from.emplace();
+  const std::vector<Json> policies = PoliciesOver(children, labels, "Ingress");
+  if (policies.empty()) return std::nullopt;
+  std::set<std::string> from;
+  for (const Json& spec : policies) {
     for (const auto& rule : spec.value("ingress", Json::array())) {
-      if (!rule.contains("from")) from->insert("*");
+      if (!rule.contains("from")) from.insert("*");
       for (const auto& peer : rule.value("from", Json::array())) {
-        from->insert(peer.value("podSelector", Json::object()).value("matchLabels", Json::object()).value(kComponentLabel, "?"));
+        from.insert(peer.value("podSelector", Json::object()).value("matchLabels", Json::object()).value(kComponentLabel, "?"));
       }
     }
   }
