@@ -13,8 +13,9 @@ namespace platform_resources = platform::resources;
 const std::vector<std::string> kProductionChildren = {
     "ConfigMap/prod-api-config", "ConfigMap/prod-postgres-config", "ConfigMap/prod-redis-config",
     "CronJob/prod-cache-warmup", "CronJob/prod-postgres-backup", "Deployment/prod-api", "Deployment/prod-pgbouncer",
-    "HorizontalPodAutoscaler/prod-api", "NetworkPolicy/prod-api", "NetworkPolicy/prod-pgbouncer",
-    "NetworkPolicy/prod-postgres", "NetworkPolicy/prod-redis", "PersistentVolumeClaim/prod-backups",
+    "HorizontalPodAutoscaler/prod-api", "NetworkPolicy/prod-api", "NetworkPolicy/prod-cache-warmup",
+    "NetworkPolicy/prod-loader", "NetworkPolicy/prod-pgbouncer", "NetworkPolicy/prod-postgres",
+    "NetworkPolicy/prod-postgres-backup", "NetworkPolicy/prod-redis", "PersistentVolumeClaim/prod-backups",
     "PodDisruptionBudget/prod-api", "Secret/prod-connection", "Secret/prod-pgbouncer", "Secret/prod-postgres",
     "Secret/prod-redis", "Service/prod-api", "Service/prod-pgbouncer", "Service/prod-postgres", "Service/prod-redis",
     "StatefulSet/prod-postgres", "StatefulSet/prod-redis"};

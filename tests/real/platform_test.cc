@@ -255,12 +255,17 @@ TEST_F(PlatformTest, NetworkPoliciesKeepOtherPodsAwayFromTheDatabases) {
 TEST_F(PlatformTest, TheBackupJobWritesADumpThatRestoresWithTheSameRowCounts) {
   const auto [complete, logs] = TriggerCronJob(platform::PostgresName(api()) + "-backup", "backup-now");
   ASSERT_TRUE(complete) << logs;
-  // Restore the newest dump into an empty database beside the live one, then count rows in both.
+  // Restore the newest dump into an empty database beside the live one, then count rows in both. The
+  // API's role may not create databases: the cluster's superuser makes it, on the pod's socket.
+  const std::string user = api().spec.postgres.user;
+  const auto [created_code, created] =
+      Exec(platform::PostgresName(api()) + "-0", "psql -U postgres -d postgres -c 'DROP DATABASE IF EXISTS restore_check' "
+                                                 "-c 'CREATE DATABASE restore_check OWNER \"" + user + "\"'");
+  ASSERT_EQ(created_code, 0) << created;
   const std::string script =
       "set -eu\n"
       "dump=$(ls -t /backups/*.sql.gz | head -n1)\n"
       "echo \"dump $dump\"\n"
-      "psql -q \"$DIRECT_DATABASE_URL\" -c 'DROP DATABASE IF EXISTS restore_check' -c 'CREATE DATABASE restore_check'\n"
       "restored=\"${DIRECT_DATABASE_URL%/*}/restore_check\"\n"
       "gunzip -c \"$dump\" | psql -q -v ON_ERROR_STOP=1 \"$restored\" >/dev/null\n"
       "for table in companies tickers filings concepts company_concepts facts; do\n"

@@ -20,6 +20,7 @@ class ChildProcess {
   std::string Log() const;
   bool Running();
   void Signal(int signal) const;
+  pid_t pid() const { return pid_; }
   void Kill();
   // The exit code once it ended within `timeout` (128 + signal when killed), or -1.
   int WaitForExit(std::chrono::milliseconds timeout);

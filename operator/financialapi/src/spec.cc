@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 #include "financialapi/common/strings.h"
@@ -169,6 +170,22 @@ Status CheckName(const std::string& name) {
                   kReasonInvalidName);
   }
   return Status::Ok();
+}
+
+// A Secret reference is a Secret's name (a DNS-1123 subdomain): the operator reads it in the
+// FinancialApi's namespace, and a '/' or '..' in a name would make the request's path another one
+// (another namespace's Secret, a subresource).
+Status CheckSecretName(const std::optional<std::string>& name, const std::string& field) {
+  if (!name) return Status::Ok();
+  const auto alphanumeric = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  const bool valid = !name->empty() && name->size() <= 253 && alphanumeric(name->front()) && alphanumeric(name->back()) &&
+                     std::all_of(name->begin(), name->end(), [&](char c) { return alphanumeric(c) || c == '-' || c == '.'; }) &&
+                     name->find("..") == std::string::npos && name->find(".-") == std::string::npos &&
+                     name->find("-.") == std::string::npos;
+  if (valid) return Status::Ok();
+  return InvalidArgument(field + ": '" + *name +
+                         "' is not a Secret name (lowercase letters, digits, '-' and '.', at most 253) of the "
+                         "FinancialApi's namespace");
 }
 
 }  // namespace
@@ -388,6 +405,14 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   }
   FINANCIALAPI_RETURN_IF_ERROR(CheckDataSource(s.data));
   FINANCIALAPI_RETURN_IF_ERROR(CheckPostgresParameters(s.postgres.parameters));
+  FINANCIALAPI_RETURN_IF_ERROR(CheckSecretName(s.api.api_keys_secret, "spec.api.apiKeysSecretRef.name"));
+  if (s.postgres.external) {
+    FINANCIALAPI_RETURN_IF_ERROR(CheckSecretName(s.postgres.external->credentials_secret,
+                                                 "spec.postgres.external.credentialsSecretRef.name"));
+  }
+  if (s.redis.external) {
+    FINANCIALAPI_RETURN_IF_ERROR(CheckSecretName(s.redis.external->password_secret, "spec.redis.external.passwordSecretRef.name"));
+  }
   if (!s.postgres.managed && !s.postgres.external) return InvalidArgument("spec.postgres: external is required when managed is false");
   if (!s.redis.managed && !s.redis.external) return InvalidArgument("spec.redis: external is required when managed is false");
   return out;

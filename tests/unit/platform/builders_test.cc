@@ -143,7 +143,8 @@ TEST(BuildersTest, ProductionExampleBuildsEveryChildWithAControllerOwnerReferenc
       "Deployment/prod-pgbouncer", "Secret/prod-redis", "ConfigMap/prod-redis-config", "Service/prod-redis",
       "StatefulSet/prod-redis", "Deployment/prod-api", "Service/prod-api", "HorizontalPodAutoscaler/prod-api",
       "PodDisruptionBudget/prod-api", "Job/" + LoaderJobName(api), "NetworkPolicy/prod-api", "NetworkPolicy/prod-postgres",
-      "NetworkPolicy/prod-pgbouncer", "NetworkPolicy/prod-redis", "PersistentVolumeClaim/prod-backups",
+      "NetworkPolicy/prod-pgbouncer", "NetworkPolicy/prod-redis", "NetworkPolicy/prod-postgres-backup",
+      "NetworkPolicy/prod-loader", "NetworkPolicy/prod-cache-warmup", "PersistentVolumeClaim/prod-backups",
       "CronJob/prod-postgres-backup", "CronJob/prod-cache-warmup", "ServiceMonitor/prod-api", "PrometheusRule/prod-api"};
   EXPECT_EQ(names, expected);
 }
@@ -523,12 +524,12 @@ TEST(RealPodsTest, PostgresRunsTheOperatorsBootstrapNotTheImagesEntrypoint) {
   const std::string script = ConfigData(children, "prod-postgres-config", "bootstrap.sh");
   EXPECT_TRUE(Has(script, "for bin in /usr/lib/postgresql/*/bin; do")) << "Debian's packages keep the programs off PATH";
   EXPECT_TRUE(Has(script, "if [ ! -s \"$PGDATA/PG_VERSION\" ]; then")) << script;
-  EXPECT_TRUE(Has(script, "initdb -D \"$new\" -U \"$POSTGRES_USER\" --pwfile=\"$pwfile\" --auth-local=trust "
+  EXPECT_TRUE(Has(script, "initdb -D \"$new\" -U \"$superuser\" --pwfile=\"$pwfile\" --auth-local=trust "
                           "--auth-host=scram-sha-256 \\\n    --encoding=UTF8 --locale=C.UTF-8\n"))
       << script;
-  EXPECT_TRUE(Has(script, "printf 'CREATE DATABASE \"%s\" OWNER \"%s\";\\n' \"$POSTGRES_DB\" \"$POSTGRES_USER\" |\n"
-                          "    postgres --single -D \"$new\" -j postgres"))
-      << script;
+  // Every start, not only the first (the role and its password; tests/integration/db runs the script).
+  EXPECT_TRUE(Has(script, "ALTER ROLE $user NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;")) << script;
+  EXPECT_TRUE(Has(script, "\"ALTER DATABASE $database OWNER TO $user;\" \"ALTER SCHEMA public OWNER TO $user;\"")) << script;
   EXPECT_TRUE(Has(script, "mv \"$new\" \"$PGDATA\"\n")) << "a complete cluster only is moved into place";
   EXPECT_TRUE(script.ends_with("exec postgres -D \"$PGDATA\" -c config_file=/etc/postgresql/postgresql.conf\n")) << script;
   EXPECT_FALSE(Has(script, "pg-secret")) << "the password comes from the environment, not the ConfigMap";
@@ -714,7 +715,9 @@ TEST(RealPodsTest, BackupsRunWithPostgresImagesToolsAndWriteOnlyTheBackups) {
   ASSERT_EQ(container["command"].size(), 3U);
   EXPECT_EQ(container["command"][0], "sh");
   const std::string script = container["command"][2];
-  EXPECT_TRUE(Has(script, "pg_dump --no-owner --compress=6 --file=\"$file.partial\" \"$DIRECT_DATABASE_URL\"\n")) << script;
+  EXPECT_TRUE(Has(script, "pg_dump --no-owner --compress=6 --file=\"$file.partial\"\n")) << script;
+  EXPECT_EQ(container["env"], PodSpec(*Find(children, "Job", ""))["initContainers"][0]["env"])
+      << "libpq's environment for PostgreSQL itself, as the loader's wait";
   EXPECT_FALSE(Has(script, "| gzip")) << "without pipefail a failed pg_dump would pass as a backup";
   EXPECT_TRUE(Has(script, "mv \"$file.partial\" \"$file\"\n"));
   EXPECT_TRUE(Has(script, "-mtime +7 -delete"));
@@ -748,7 +751,7 @@ TEST(RealPodsTest, WarmupRunsTheApiImagesWarmupCommand) {
   EXPECT_EQ(container["image"], "registry.example.com/financial-api-server:0.1.0");
   ASSERT_NE(FindEnv(container, "WARMUP_API_KEY_FILE"), nullptr);
   EXPECT_EQ((*FindEnv(container, "WARMUP_API_KEY_FILE"))["value"], "/etc/financial-api/keys/keys");
-  EXPECT_EQ(pod["volumes"], Json::parse(R"([{"name": "api-keys", "secret": {"secretName": "api-keys"}}])"));
+  EXPECT_EQ(pod["volumes"], Json::parse(R"([{"name": "api-keys", "secret": {"secretName": "api-keys", "items": [{"key": "keys", "path": "keys"}]}}])"));
   EXPECT_EQ(container["volumeMounts"], Json::parse(R"([{"name": "api-keys", "mountPath": "/etc/financial-api/keys", "readOnly": true}])"));
   // The API reads the same file from the same Secret.
   const Json& api_pod = PodSpec(*Find(children, "Deployment", "prod-api"));
@@ -792,8 +795,13 @@ TEST(LoaderTest, LoadsTheBundledSampleWithTheApiImageStraightIntoPostgres) {
   ASSERT_EQ(pod["initContainers"].size(), 1U);
   const Json& wait = pod["initContainers"][0];
   EXPECT_EQ(wait["image"], "postgres:15-alpine");
-  EXPECT_TRUE(Has(wait["command"][2], "until pg_isready -q -d \"$DATABASE_URL\"; do")) << wait["command"];
-  EXPECT_EQ(wait["env"], load["env"]);
+  EXPECT_TRUE(Has(wait["command"][2], "until pg_isready -q; do")) << wait["command"];
+  // PostgreSQL itself (not PgBouncer), from libpq's environment: no URL on pg_isready's command line.
+  EXPECT_EQ(wait["env"], Json::parse(R"([
+      {"name": "PGHOST", "value": "prod-postgres"}, {"name": "PGPORT", "value": "5432"},
+      {"name": "PGDATABASE", "value": "financial"},
+      {"name": "PGUSER", "valueFrom": {"secretKeyRef": {"name": "prod-connection", "key": "DATABASE_USER"}}},
+      {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": "prod-connection", "key": "DATABASE_PASSWORD"}}}])"));
   EXPECT_EQ(wait["securityContext"], load["securityContext"]);
 }
 

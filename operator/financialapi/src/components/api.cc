@@ -51,7 +51,11 @@ Child ConnectionSecret(const FinancialApi& api, const Inputs& inputs) {
                                  ? PostgresUrl(api, inputs, PgBouncerName(api), kPgBouncerPort)
                                  : direct;
   return OpaqueSecret(api, ConnectionSecretName(api), kApiComponent,
-                      {{"DATABASE_URL", pooled}, {"DIRECT_DATABASE_URL", direct}, {"REDIS_URL", RedisUrl(api, inputs)}});
+                      {{"DATABASE_URL", pooled},
+                       {"DIRECT_DATABASE_URL", direct},
+                       {"REDIS_URL", RedisUrl(api, inputs)},
+                       {kDatabaseUserKey, inputs.postgres_user},
+                       {kDatabasePasswordKey, inputs.postgres_password}});
 }
 
 Child ApiDeployment(const FinancialApi& api, const std::string& config_hash) {

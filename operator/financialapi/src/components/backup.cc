@@ -21,7 +21,7 @@ Child BackupCronJob(const FinancialApi& api) {
       "set -eu\n"
       "rm -f /backups/*.partial\n"
       "file=/backups/" + api.name + "-$(date -u +%Y%m%dT%H%M%SZ).sql.gz\n"
-      "pg_dump --no-owner --compress=6 --file=\"$file.partial\" \"$DIRECT_DATABASE_URL\"\n"
+      "pg_dump --no-owner --compress=6 --file=\"$file.partial\"\n"
       "mv \"$file.partial\" \"$file\"\n"
       "find /backups -name '*.sql.gz' -mtime +" + std::to_string(b.retention_days) + " -delete\n"
       "ls -l /backups\n";
@@ -32,7 +32,9 @@ Child BackupCronJob(const FinancialApi& api) {
       {"containers", Json::array({{{"name", "pg-dump"},
                                    {"image", api.spec.postgres.image},
                                    {"command", Json::array({"sh", "-c", script})},
-                                   {"env", Json::array({SecretEnv("DIRECT_DATABASE_URL", ConnectionSecretName(api), "DIRECT_DATABASE_URL")})},
+                                   // Where and as whom from libpq's environment: no URL with the password
+                                   // on pg_dump's command line.
+                                   {"env", DirectPostgresEnvironment(api)},
                                    // Read-only root: only the backups volume is written.
                                    {"securityContext", RestrictedContainerSecurity()},
                                    {"volumeMounts", Json::array({{{"name", "backups"}, {"mountPath", "/backups"}}})}}})},

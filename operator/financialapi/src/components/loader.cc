@@ -27,9 +27,9 @@ Json LoaderJobSpec(const FinancialApi& api) {
   const Json wait = {
       {"name", "wait-for-postgres"},
       {"image", api.spec.postgres.image},
-      {"command", Json::array({"sh", "-c",
-                               "until pg_isready -q -d \"$DATABASE_URL\"; do echo 'waiting for PostgreSQL'; sleep 2; done"})},
-      {"env", Json::array({database_url})},
+      {"command", Json::array({"sh", "-c", "until pg_isready -q; do echo 'waiting for PostgreSQL'; sleep 2; done"})},
+      // libpq's environment, not the URL: its password would be on pg_isready's command line.
+      {"env", DirectPostgresEnvironment(api)},
       {"securityContext", RestrictedContainerSecurity()}};
   Json load = ApiServerContainer(api, "load", api.spec.api.image, {"load", DataDirectory(data)});
   load["env"] = Json::array({database_url});

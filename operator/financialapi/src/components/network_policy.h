@@ -1,5 +1,7 @@
-// Who may reach whom: one ingress NetworkPolicy per component that listens (API, PostgreSQL, PgBouncer,
-// Redis). The API is open on its port; the databases only to the platform's own pods that use them.
+// Who may reach whom, both ways: one NetworkPolicy per component that runs pods (API, PostgreSQL,
+// PgBouncer, Redis, the backup, loader and warm-up Jobs), each with its ingress and its egress. The API
+// is open on its port; the databases accept only the platform's own pods that use them; every pod
+// connects only to DNS and what it uses (PostgreSQL and Redis to nothing).
 #pragma once
 
 #include <vector>

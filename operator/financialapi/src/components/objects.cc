@@ -83,7 +83,10 @@ void MountApiKeys(Json& pod_spec, const std::string& secret) {
   const std::string file = kApiKeysFile;
   const std::string directory = file.substr(0, file.rfind('/'));
   pod_spec["containers"][0]["volumeMounts"].push_back({{"name", "api-keys"}, {"mountPath", directory}, {"readOnly", true}});
-  pod_spec["volumes"].push_back({{"name", "api-keys"}, {"secret", {{"secretName", secret}}}});
+  // Only the `keys` entry: whatever else the referenced Secret holds stays out of the pods.
+  pod_spec["volumes"].push_back(
+      {{"name", "api-keys"},
+       {"secret", {{"secretName", secret}, {"items", Json::array({{{"key", "keys"}, {"path", file.substr(file.rfind('/') + 1)}}})}}}});
 }
 
 Json ApiServerContainer(const FinancialApi& api, const std::string& name, const std::string& image,
@@ -118,7 +121,17 @@ void PlacePods(Json& pod_spec, const Placement& placement) {
   if (placement.affinity.is_object() && !placement.affinity.empty()) pod_spec["affinity"] = placement.affinity;
 }
 
+namespace {
+// No child talks to the Kubernetes API: a token of the namespace's default ServiceAccount in every pod
+// would only be something to steal.
+Json WithoutServiceAccountToken(Json pod_spec) {
+  pod_spec["automountServiceAccountToken"] = false;
+  return pod_spec;
+}
+}  // namespace
+
 Json PodTemplate(const FinancialApi& api, const Component& component, const std::string& config_hash, Json pod_spec) {
+  pod_spec = WithoutServiceAccountToken(std::move(pod_spec));
   return {{"metadata", {{"labels", Labels(api, component)}, {"annotations", {{kConfigHashAnnotation, config_hash}}}}},
           {"spec", std::move(pod_spec)}};
 }
@@ -154,7 +167,7 @@ Json VolumeClaim(const Storage& storage, const Json& labels) {
 
 Json JobSpec(const FinancialApi& api, const Component& component, int backoff_limit, Json pod_spec) {
   return {{"backoffLimit", backoff_limit},
-          {"template", {{"metadata", {{"labels", Labels(api, component)}}}, {"spec", std::move(pod_spec)}}}};
+          {"template", {{"metadata", {{"labels", Labels(api, component)}}}, {"spec", WithoutServiceAccountToken(std::move(pod_spec))}}}};
 }
 
 Child CronJob(const FinancialApi& api, const std::string& name, const Component& component, const std::string& schedule,
@@ -186,6 +199,17 @@ std::string PostgresUrl(const FinancialApi& api, const Inputs& inputs, const std
 
 std::string DirectPostgresUrl(const FinancialApi& api, const Inputs& inputs) {
   return PostgresUrl(api, inputs, BackendHost(api), BackendPort(api));
+}
+
+Json DirectPostgresEnvironment(const FinancialApi& api) {
+  const std::string secret = ConnectionSecretName(api);
+  Json env = Json::array({{{"name", "PGHOST"}, {"value", BackendHost(api)}},
+                          {{"name", "PGPORT"}, {"value", std::to_string(BackendPort(api))}},
+                          {{"name", "PGDATABASE"}, {"value", DatabaseName(api)}},
+                          SecretEnv("PGUSER", secret, kDatabaseUserKey),
+                          SecretEnv("PGPASSWORD", secret, kDatabasePasswordKey)});
+  if (!api.spec.postgres.managed) env.push_back({{"name", "PGSSLMODE"}, {"value", api.spec.postgres.external->ssl_mode}});
+  return env;
 }
 
 std::string RedisUrl(const FinancialApi& api, const Inputs& inputs) {

@@ -63,8 +63,8 @@ Json NonRootPodSecurity(int user, std::optional<int> group = std::nullopt, std::
 Json SecretEnv(const std::string& name, const std::string& secret, const std::string& key);
 // A volume `name` of an empty directory (what a read-only root needs to be written somewhere).
 Json EmptyDirVolume(const std::string& name);
-// Mounts Secret `secret` (the API keys) into `pod_spec`'s first container so that kApiKeysFile is its
-// `keys` entry.
+// Mounts the `keys` entry (and nothing else) of Secret `secret` (the API keys) into `pod_spec`'s first
+// container as kApiKeysFile.
 void MountApiKeys(Json& pod_spec, const std::string& secret);
 // A container `name` running the API server image `image` (spec.api.imagePullPolicy) as
 // `financial-api-server <args>`, its program named instead of relying on the image's entrypoint, with
@@ -73,7 +73,8 @@ Json ApiServerContainer(const FinancialApi& api, const std::string& name, const 
                         const std::vector<std::string>& args);
 // Adds `placement`'s nodeSelector, tolerations and affinity to `pod_spec`, each only when set.
 void PlacePods(Json& pod_spec, const Placement& placement);
-// A pod template with `component`'s labels and the config-hash annotation (a new hash rolls the pods).
+// A pod template with `component`'s labels and the config-hash annotation (a new hash rolls the pods),
+// without a ServiceAccount token (no child talks to the Kubernetes API).
 Json PodTemplate(const FinancialApi& api, const Component& component, const std::string& config_hash, Json pod_spec);
 // A Service `name` in front of `component`'s pods on one TCP port, to the container port `port_name`.
 Child PortService(const FinancialApi& api, const std::string& name, const Component& component,
@@ -84,7 +85,8 @@ Child SingleInstanceStatefulSet(const FinancialApi& api, const std::string& name
                                 Json pod_template, const Storage& storage);
 // A volumeClaimTemplate named "data" for `storage`.
 Json VolumeClaim(const Storage& storage, const Json& labels);
-// A batch/v1 JobSpec running `pod_spec` (pods labelled as `component`), retried `backoff_limit` times.
+// A batch/v1 JobSpec running `pod_spec` (pods labelled as `component`, no ServiceAccount token),
+// retried `backoff_limit` times.
 Json JobSpec(const FinancialApi& api, const Component& component, int backoff_limit, Json pod_spec);
 // A CronJob child (UTC, no overlapping runs, 3 finished jobs kept) running `pod_spec` on `schedule`.
 Child CronJob(const FinancialApi& api, const std::string& name, const Component& component, const std::string& schedule,
@@ -104,6 +106,14 @@ std::string DatabaseName(const FinancialApi& api);
 std::string PostgresUrl(const FinancialApi& api, const Inputs& inputs, const std::string& host, int port);
 // The URL that reaches PostgreSQL itself, bypassing PgBouncer (migrations, pg_dump, PgBouncer's backend).
 std::string DirectPostgresUrl(const FinancialApi& api, const Inputs& inputs);
+// The keys of the connection Secret (ConnectionSecretName) with PostgreSQL's user and password alone.
+inline constexpr char kDatabaseUserKey[] = "DATABASE_USER";
+inline constexpr char kDatabasePasswordKey[] = "DATABASE_PASSWORD";
+// libpq's environment (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE) for PostgreSQL
+// itself, for the PostgreSQL image's programs (pg_dump, pg_isready): with it they take no URL, whose
+// password would be on their command line for anyone who can read /proc/<pid>/cmdline. User and
+// password come from the connection Secret.
+Json DirectPostgresEnvironment(const FinancialApi& api);
 // redis://[:password@]host:port/0 for the managed or external Redis.
 std::string RedisUrl(const FinancialApi& api, const Inputs& inputs);
 
