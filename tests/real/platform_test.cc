@@ -331,13 +331,15 @@ TEST_F(PlatformTest, RollingTheApiDeploymentUnderLoadFromAPodFailsNoRequest) {
   const std::string request = "GET /v1/companies/AAPL HTTP/1.1\\r\\nHost: api\\r\\nX-API-Key: " + std::string(kApiKey) +
                               "\\r\\nConnection: close\\r\\n\\r\\n";
   const std::string script =
-      "ok=0; failed=0\n"
+      "ok=0; limited=0; failed=0\n"
       "while [ ! -e /tmp/stop ]; do\n"
       "  status=$(timeout 10 bash -c 'exec 3<>/dev/tcp/" + address + "/" + port + " && printf \"" + request +
       "\" >&3 && head -c 12 <&3' 2>&1)\n"
-      "  if [ \"$status\" = 'HTTP/1.1 200' ]; then ok=$((ok+1)); else failed=$((failed+1)); echo \"failed: $status\"; fi\n"
+      "  if [ \"$status\" = 'HTTP/1.1 200' ]; then ok=$((ok+1));\n"
+      "  elif [ \"$status\" = 'HTTP/1.1 429' ]; then limited=$((limited+1));\n"  // answered: the key's rate limit
+      "  else failed=$((failed+1)); echo \"failed: $status\"; fi\n"
       "done\n"
-      "echo \"ok=$ok failed=$failed\"\n";
+      "echo \"ok=$ok limited=$limited failed=$failed\"\n";
   Json spec = RealNodePlacement(testing::RealNodeEnvironment().at("REAL_NODE_TAINT_KEY"));
   spec["restartPolicy"] = "Never";
   spec["enableServiceLinks"] = false;
@@ -377,7 +379,9 @@ TEST_F(PlatformTest, RollingTheApiDeploymentUnderLoadFromAPodFailsNoRequest) {
   const std::size_t totals = text.find("ok=");
   const int succeeded = std::atoi(text.c_str() + totals + 3);
   const int failed = std::atoi(text.c_str() + text.find("failed=", totals) + 7);
-  EXPECT_EQ(failed, 0) << failed << " of " << succeeded + failed << " requests failed during the rollout:\n" << Tail(text);
+  // A 429 is the API key's rate limit answering: counted apart, it is not a dropped request.
+  EXPECT_EQ(failed, 0) << failed << " requests got no answer or an error during the rollout (" << succeeded
+                       << " answered 200):\n" << Tail(text);
   EXPECT_GT(succeeded, 50) << text;
 }
 
