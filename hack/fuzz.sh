@@ -45,5 +45,5 @@ for target in $targets; do
   grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" || tail -n 3 "$log"
   # Keep only what adds coverage to the committed corpus.
   "$binary" -merge=1 "$corpus" "$work" >>"$log" 2>&1
-  echo "fuzz: $target corpus: $(find "$corpus" -type f | wc -l) files, $(du -sh "$corpus" | cut -f1)"
+  echo "fuzz: $target corpus: $(find "$corpus" -type f | wc -l) files, $(du -sb "$corpus" | cut -f1) bytes"
 done

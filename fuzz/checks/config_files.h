@@ -201,6 +201,8 @@ inline bool IsConnectString(std::string_view s) {
     s.remove_prefix(eq + 1);
     if (!s.empty() && s.front() == '\'') {
       s.remove_prefix(1);
+      // PgBouncer refuses an empty quoted value ("syntax error in connection string").
+      if (s.size() >= 2 && s[0] == '\'' && s[1] != '\'') return false;
       if (!SkipDoubledQuoteString(s, '\'')) return false;
     } else {
       if (s.empty() || IsBlank(s.front())) return false;
@@ -245,6 +247,13 @@ inline std::string PgBouncerIniProblem(std::string_view text) {
     SkipBlanks(value);
     while (!value.empty() && IsBlank(value.back())) value.remove_suffix(1);
     if (key.empty()) return At(n, "a key = value line without key");
+    // libusual's ini parser stops at any other byte of a key ("syntax error in configuration").
+    for (const char c : key) {
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (!alnum && c != '_' && c != '.' && c != '-' && c != '*') {
+        return At(n, "key '" + std::string(key) + "' has '" + std::string(1, c) + "', which PgBouncer's ini parser refuses");
+      }
+    }
     if (section.empty()) return At(n, "key = value before any section");
     if (section == "databases") {
       if (!IsConnectString(value)) return At(n, "database " + std::string(key) + " is not a key=value connect string");
