@@ -43,9 +43,11 @@ Child NetworkPolicy(const FinancialApi& api, const std::string& name, const Comp
   for (const Peer& peer : egress) egress_rules.push_back(EgressRule(api, peer));
   Child policy = NewChild(resources::kNetworkPolicies, api, name, target);
   policy.object["spec"] = {{"podSelector", {{"matchLabels", SelectorLabels(api, target)}}},
-                           {"policyTypes", Json::array({"Ingress", "Egress"})},
-                           {"ingress", std::move(ingress_rules)},
-                           {"egress", std::move(egress_rules)}};
+                           {"policyTypes", Json::array({"Ingress", "Egress"})}};
+  // No rules is no key: with the type in policyTypes that denies the direction, and the API server
+  // drops an empty list when it stores the policy, which would count as drift on every reconcile.
+  if (!ingress_rules.empty()) policy.object["spec"]["ingress"] = std::move(ingress_rules);
+  if (!egress_rules.empty()) policy.object["spec"]["egress"] = std::move(egress_rules);
   return policy;
 }
 
