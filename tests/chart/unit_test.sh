@@ -253,6 +253,11 @@ def add(rules, kind, verbs, sub=""):
 add(manager, "kFinancialApis", ["list", "watch"])
 for kind in children:
     add(manager, kind, ["list", "watch", "create", "patch", "delete"])
+# ExistingChild reads a child absent from the cache with the child's own type (no adoption): get on
+# every child kind.
+if re.search(r'client_\.Get\(type,', src("operator/financialapi/src/reconciler.cc")):
+    for kind in children:
+        add(manager, kind, ["get"])
 # Direct calls: client_.Verb(ResourceType, ...)
 verb_of = {"Get": ["get"], "List": ["list"], "ListAll": ["list"], "Create": ["create"], "Replace": ["update"],
            "MergePatch": ["patch"], "Apply": ["create", "patch"], "Delete": ["delete"], "Watch": ["watch"]}

@@ -93,34 +93,35 @@ ClusterRole). Each is derived from the code; docs/helm.md names the call behind 
 - apiGroups: [edgartools.io]
   resources: [financialapis/finalizers]
   verbs: [update]
-# Children: cached by label (list + watch), server-side applied (patch; create when new), pruned (delete).
+# Children: cached by label (list + watch), read when absent from the cache to refuse adopting an object
+# the FinancialApi does not control (get), server-side applied (patch; create when new), pruned (delete).
 - apiGroups: [""]
   resources: [configmaps, services, persistentvolumeclaims]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 # Secrets likewise, plus get: generated passwords are read back and referenced Secrets read uncached.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments, statefulsets]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 # batch: the backup and warm-up CronJobs, the loader Job.
 - apiGroups: [batch]
   resources: [cronjobs, jobs]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 # Only used when the cluster serves the Prometheus Operator CRDs (looked up at start).
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors, prometheusrules]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 # Events on FinancialApis: created, and patched when one repeats.
 - apiGroups: [""]
   resources: [events]
