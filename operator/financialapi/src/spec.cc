@@ -188,6 +188,24 @@ Status CheckSecretName(const std::optional<std::string>& name, const std::string
                          "FinancialApi's namespace");
 }
 
+// The database name is also a key of PgBouncer's [databases] section and the host a value there:
+// PgBouncer refuses the whole file over a key outside these characters ("syntax error in
+// configuration") or an empty host ("syntax error in connection string"). The CRD says the same.
+Status CheckExternalPostgres(const ExternalPostgres& external) {
+  if (external.host.empty()) return InvalidArgument("spec.postgres.external.host: empty; name the PostgreSQL host");
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  };
+  const std::string& database = external.database;
+  if (database.empty() || database.size() > 63 || database.front() == '.' || database.front() == '-' ||
+      !std::all_of(database.begin(), database.end(), allowed)) {
+    return InvalidArgument("spec.postgres.external.database: '" + database +
+                           "' is not a database name the platform can use (1 to 63 letters, digits, '_', '.' and '-', "
+                           "starting with a letter, digit or '_': it is also a key of pgbouncer.ini)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<std::string>& RefusedPostgresParameters() {
@@ -409,6 +427,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
   if (s.postgres.external) {
     FINANCIALAPI_RETURN_IF_ERROR(CheckSecretName(s.postgres.external->credentials_secret,
                                                  "spec.postgres.external.credentialsSecretRef.name"));
+    FINANCIALAPI_RETURN_IF_ERROR(CheckExternalPostgres(*s.postgres.external));
   }
   if (s.redis.external) {
     FINANCIALAPI_RETURN_IF_ERROR(CheckSecretName(s.redis.external->password_secret, "spec.redis.external.passwordSecretRef.name"));

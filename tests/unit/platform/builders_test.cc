@@ -695,14 +695,14 @@ TEST(RealPodsTest, PgBouncerInFrontOfAnExternalDatabase) {
   Json object = ExampleObject("financialapi.yaml");
   object["spec"]["postgres"] = {{"managed", false},
                                 {"pgbouncer", {{"enabled", true}}},
-                                {"external", {{"host", "db.example.com"}, {"port", 5433}, {"database", "edgar data"},
+                                {"external", {{"host", "db.example.com"}, {"port", 5433}, {"database", "edgar-data"},
                                               {"sslMode", "require"}, {"credentialsSecretRef", {{"name", "db-creds"}}}}}};
   Inputs inputs = FixedInputs();
   inputs.postgres_user = "app\"user";
   const auto children = BuildChildren(Parse(object), inputs);
   const Json& secret = *Find(children, "Secret", "prod-pgbouncer");
   const std::string ini = SecretValue(secret, "pgbouncer.ini");
-  EXPECT_TRUE(Has(ini, "\nedgar data = host=db.example.com port=5433 dbname='edgar data'\n")) << ini;
+  EXPECT_TRUE(Has(ini, "\nedgar-data = host=db.example.com port=5433 dbname=edgar-data\n")) << ini;
   EXPECT_TRUE(ini.ends_with("server_tls_sslmode = require\n")) << ini;
   EXPECT_EQ(SecretValue(secret, "userlist.txt"), "\"app\"\"user\" \"pg-secret\"\n") << "quotes doubled";
 }

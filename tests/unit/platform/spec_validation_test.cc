@@ -206,5 +206,37 @@ TEST(PostgresParametersTest, OrdinarySettingsAreAccepted) {
   EXPECT_EQ(PostgresSettings(*parsed).at("search_path"), "\"$user\", public");
 }
 
+// An external PostgreSQL's database name is also a key of pgbouncer.ini's [databases] and its host a
+// value there: what PgBouncer cannot read is refused before a child is built (fuzz finding, see
+// docs/fuzzing.md), at the CRD and again by the operator.
+StatusOr<FinancialApi> WithExternalPostgres(const std::string& host, const std::string& database) {
+  Json object = ProductionNamed("prod");
+  object["spec"]["postgres"]["managed"] = false;
+  object["spec"]["postgres"]["external"] = {{"host", host}, {"database", database}, {"credentialsSecretRef", {{"name", "pg"}}}};
+  return ParseFinancialApi(object);
+}
+
+TEST(ExternalPostgresTest, DatabaseNamesPgBouncerCannotReadAndEmptyHostsAreRefused) {
+  const Json schema = CrdSchema()["properties"]["spec"]["properties"]["postgres"]["properties"]["external"]["properties"];
+  const std::string pattern = schema["database"].value("pattern", ".*");
+  const std::size_t max_length = schema["database"].value("maxLength", std::size_t{1} << 20);
+  for (const std::string& database : {std::string("fi{n"), std::string("a b"), std::string("a=b"), std::string("*"),
+                                      std::string(""), std::string(64, 'd')}) {
+    auto parsed = WithExternalPostgres("db.example", database);
+    ASSERT_FALSE(parsed.ok()) << "database '" << database << "' was accepted";
+    EXPECT_NE(parsed.status().message().find("spec.postgres.external.database"), std::string::npos) << parsed.status();
+    EXPECT_FALSE(Matches(database, pattern.c_str()) && database.size() <= max_length)
+        << "the CRD accepts database '" << database << "'";
+  }
+  auto empty_host = WithExternalPostgres("", "financial");
+  ASSERT_FALSE(empty_host.ok()) << "an empty host was accepted";
+  EXPECT_NE(empty_host.status().message().find("spec.postgres.external.host"), std::string::npos) << empty_host.status();
+  for (const std::string database : {"financial", "Fin_2024", "sec-data", "edgar.prod"}) {
+    auto parsed = WithExternalPostgres("db.example", database);
+    EXPECT_TRUE(parsed.ok()) << database << ": " << parsed.status();
+    EXPECT_TRUE(Matches(database, pattern.c_str())) << "the CRD refuses database '" << database << "'";
+  }
+}
+
 }  // namespace
 }  // namespace financialapi::platform
