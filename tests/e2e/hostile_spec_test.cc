@@ -71,6 +71,29 @@ TEST_F(OperatorTest, PostgresParametersThatWouldInjectConfigurationAreRefusedByT
   EXPECT_TRUE(ordinary.ok()) << ordinary.status();
 }
 
+// The external database name is a key of pgbouncer.ini and the host a value there: the API server
+// refuses what PgBouncer could not read.
+TEST_F(OperatorTest, ExternalDatabaseNamesPgBouncerCannotReadAreRefusedByTheApiServer) {
+  const Json example = Example("financialapi-minimal.yaml");
+  const auto external = [&](const std::string& name, const std::string& host, const std::string& database) {
+    return Minimal(example, name,
+                   {{"postgres", {{"managed", false},
+                                  {"external", {{"host", host}, {"database", database},
+                                                {"credentialsSecretRef", {{"name", "pg"}}}}}}}});
+  };
+  for (const std::string database : {"fi{n", "a b", "*"}) {
+    auto created = client_->Create(platform::kFinancialApis, external("braced", "db.example", database));
+    ASSERT_FALSE(created.ok()) << "database '" << database << "' was accepted";
+    EXPECT_EQ(created.status().code(), StatusCode::kInvalidArgument) << created.status();
+    EXPECT_NE(created.status().message().find("spec.postgres.external.database"), std::string::npos) << created.status();
+  }
+  auto no_host = client_->Create(platform::kFinancialApis, external("hostless", "", "financial"));
+  ASSERT_FALSE(no_host.ok()) << "an empty host was accepted";
+  EXPECT_NE(no_host.status().message().find("spec.postgres.external.host"), std::string::npos) << no_host.status();
+  auto accepted = client_->Create(platform::kFinancialApis, external("dashed", "db.example", "edgar-data"));
+  EXPECT_TRUE(accepted.ok()) << accepted.status();
+}
+
 TEST_F(OperatorTest, ObjectsThatAlreadyCarryAChildsNameAreNeitherTakenOverNorDeleted) {
   // One the caches never see (no managed-by label: only the GET finds it) and one they do (labelled, but
   // controlled by nobody).
