@@ -191,6 +191,20 @@ Status CheckSecretName(const std::optional<std::string>& name, const std::string
 // The database name is also a key of PgBouncer's [databases] section and the host a value there:
 // PgBouncer refuses the whole file over a key outside these characters ("syntax error in
 // configuration") or an empty host ("syntax error in connection string"). The CRD says the same.
+// The CRD's pattern for spec.monitoring.slo.availability, again for objects stored before it (or
+// written past it): the PrometheusRule's error budget is computed from the number.
+Status CheckAvailability(const std::string& availability) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  bool valid = availability == "100";
+  if (!valid && availability.size() >= 2 && availability[0] == '9' && digit(availability[1])) {
+    valid = availability.size() == 2 ||
+            (availability[2] == '.' && availability.size() > 3 && std::all_of(availability.begin() + 3, availability.end(), digit));
+  }
+  if (valid) return Status::Ok();
+  return InvalidArgument("spec.monitoring.slo.availability: '" + availability +
+                         "' is not an availability objective in percent from 90 to 100 (such as \"99.9\")");
+}
+
 Status CheckExternalPostgres(const ExternalPostgres& external) {
   if (external.host.empty()) return InvalidArgument("spec.postgres.external.host: empty; name the PostgreSQL host");
   const auto allowed = [](char c) {
@@ -429,6 +443,7 @@ StatusOr<FinancialApi> ParseFinancialApi(const Json& object) {
                                                  "spec.postgres.external.credentialsSecretRef.name"));
     FINANCIALAPI_RETURN_IF_ERROR(CheckExternalPostgres(*s.postgres.external));
   }
+  FINANCIALAPI_RETURN_IF_ERROR(CheckAvailability(s.monitoring.availability));
   if (s.redis.external) {
     FINANCIALAPI_RETURN_IF_ERROR(CheckSecretName(s.redis.external->password_secret, "spec.redis.external.passwordSecretRef.name"));
   }

@@ -26,6 +26,14 @@ StatusCode CodeFor(int http_status, const std::string& reason) {
   }
 }
 
+// The member as a string, or "" when it is absent or not a string: nlohmann's value() throws
+// type_error.302 for a member of another type, and the body is whatever the other end sent.
+std::string StringMember(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return "";
+  const auto member = object.find(key);
+  return member != object.end() && member->is_string() ? member->get<std::string>() : "";
+}
+
 }  // namespace
 
 Status StatusFromApiResponse(int http_status, const std::string& body, const std::string& what) {
@@ -33,19 +41,19 @@ Status StatusFromApiResponse(int http_status, const std::string& body, const std
   std::string message;
   bool namespace_terminating = false;
   auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
-    reason = parsed.value("reason", "");
-    message = parsed.value("message", "");
+  if (parsed.is_object() && StringMember(parsed, "kind") == "Status") {
+    reason = StringMember(parsed, "reason");
+    message = StringMember(parsed, "message");
     const auto details = parsed.find("details");
     if (details != parsed.end() && details->is_object() && details->contains("causes") &&
         (*details)["causes"].is_array()) {
       std::string causes;
       for (const auto& cause : (*details)["causes"]) {
         if (!cause.is_object()) continue;
-        if (cause.value("reason", "") == kNamespaceTerminatingCause) namespace_terminating = true;
+        if (StringMember(cause, "reason") == kNamespaceTerminatingCause) namespace_terminating = true;
         if (!causes.empty()) causes += "; ";
-        const std::string field = cause.value("field", "");
-        causes += field.empty() ? cause.value("message", "") : field + ": " + cause.value("message", "");
+        const std::string field = StringMember(cause, "field");
+        causes += field.empty() ? StringMember(cause, "message") : field + ": " + StringMember(cause, "message");
       }
       // The top-level message usually repeats the causes; add them only when it does not.
       if (!causes.empty() && message.find(causes) == std::string::npos) message += " [" + causes + "]";

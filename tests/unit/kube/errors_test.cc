@@ -71,6 +71,19 @@ TEST(ApiErrorTest, ACreateInATerminatingNamespaceIsAFailedPreconditionNotAMissin
   EXPECT_FALSE(IsNamespaceTerminating(FailedPrecondition("the namespace is fine")));
 }
 
+// A Status whose members are not the types the API server sends (found by the watch_stream fuzz target
+// in an ERROR event: "kind": 410) is still an error value, never nlohmann's type_error.
+TEST(ApiErrorTest, AStatusBodyOfTheWrongShapeIsStillAnErrorValue) {
+  for (const std::string body : {R"({"kind":410,"code":410})", R"({"kind":"Status","reason":7,"message":["x"]})",
+                                 R"({"kind":"Status","details":{"causes":[{"reason":1,"field":2,"message":3}]}})",
+                                 R"({"kind":"Status","details":{"causes":"not a list"}})"}) {
+    Status status;
+    EXPECT_NO_THROW(status = StatusFromApiResponse(410, body, "WATCH configmaps")) << body;
+    EXPECT_FALSE(status.ok()) << body;
+    EXPECT_NE(status.message().find("HTTP 410"), std::string::npos) << status;
+  }
+}
+
 TEST(ApiErrorTest, TransientCodesAreRetryable) {
   EXPECT_TRUE(IsTransient(Unavailable("x")));
   EXPECT_TRUE(IsTransient(Timeout("x")));

@@ -238,5 +238,26 @@ TEST(ExternalPostgresTest, DatabaseNamesPgBouncerCannotReadAndEmptyHostsAreRefus
   }
 }
 
+// spec.monitoring.slo.availability is a string the CRD's pattern checks; one stored before (or past) it
+// reached std::stod when the PrometheusRule was built (found by the spec_children fuzz target: "~9.9"
+// threw std::invalid_argument out of BuildChildren).
+TEST(MonitoringTest, AnAvailabilityThatIsNotAPercentIsAnErrorNamingTheField) {
+  for (const std::string availability : {"~9.9", "", "99.9x", "abc", "1e400", "89.9", "100.5", "nan"}) {
+    Json object = ProductionNamed("prod");
+    object["spec"]["monitoring"]["slo"]["availability"] = availability;
+    StatusOr<FinancialApi> parsed = InvalidArgument("not parsed");
+    EXPECT_NO_THROW(parsed = ParseFinancialApi(object)) << availability;
+    ASSERT_FALSE(parsed.ok()) << "availability '" << availability << "' was accepted";
+    EXPECT_NE(parsed.status().message().find("spec.monitoring.slo.availability"), std::string::npos) << parsed.status();
+  }
+  for (const std::string availability : {"99.9", "90", "100", "99.95"}) {
+    Json object = ProductionNamed("prod");
+    object["spec"]["monitoring"]["slo"]["availability"] = availability;
+    auto parsed = ParseFinancialApi(object);
+    ASSERT_TRUE(parsed.ok()) << availability << ": " << parsed.status();
+    EXPECT_NO_THROW((void)BuildChildren(*parsed, AllInputs())) << availability;
+  }
+}
+
 }  // namespace
 }  // namespace financialapi::platform
