@@ -81,7 +81,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::NoException("ParseFinancialApi/BuildChildren", [&] {
     const auto api = platform::ParseFinancialApi(object);
     if (!api.ok() || !fuzz::AdmittedByApiServer(*api)) return;
-    const auto children = platform::BuildChildren(*api, fuzz::SecretInputs(object, *api));
+    const platform::Inputs inputs = fuzz::SecretInputs(object, *api);
+    // The reconciler refuses such credentials (InvalidSecret) before building anything.
+    if (!platform::CheckCredential(inputs.postgres_user, "username").ok() ||
+        !platform::CheckCredential(inputs.postgres_password, "password").ok()) {
+      return;
+    }
+    const auto children = platform::BuildChildren(*api, inputs);
     Check(!children.empty(), "a FinancialApi has children");
     std::set<std::string> seen;
     for (const auto& child : children) {

@@ -51,4 +51,9 @@ std::vector<Child> BuildChildren(const FinancialApi& api, const Inputs& inputs) 
   return children;
 }
 
+Status CheckCredential(std::string_view value, const std::string& what) {
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos) return Status::Ok();
+  return InvalidArgument(what + " holds a line break or NUL, which PgBouncer's userlist.txt and connection strings cannot carry");
+}
+
 }  // namespace financialapi::platform

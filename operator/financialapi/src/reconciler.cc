@@ -192,6 +192,14 @@ StatusOr<Inputs> FinancialApiReconciler::ResolveInputs(const FinancialApi& api, 
       failure = {"InvalidSecret", (!user.ok() ? user.status() : password.status()).message()};
       return InvalidArgument(failure.message);
     }
+    const std::string secret_name = "Secret " + api.ns + "/" + s.postgres.external->credentials_secret;
+    for (const Status& checked : {CheckCredential(*user, secret_name + " key 'username'"),
+                                 CheckCredential(*password, secret_name + " key 'password'")}) {
+      if (!checked.ok()) {
+        failure = {"InvalidSecret", checked.message()};
+        return InvalidArgument(failure.message);
+      }
+    }
     inputs.postgres_user = *user;
     inputs.postgres_password = *password;
   }

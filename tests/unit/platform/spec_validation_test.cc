@@ -259,5 +259,16 @@ TEST(MonitoringTest, AnAvailabilityThatIsNotAPercentIsAnErrorNamingTheField) {
   }
 }
 
+// An external PostgreSQL's username and password come from a Secret the user edits; a line break
+// there would add a line to PgBouncer's userlist.txt (spec_children fuzz finding: username "u\name").
+TEST(CredentialsTest, LineBreaksAndNulInCredentialsAreRefusedNamingThem) {
+  for (const std::string& value : {std::string("u\name"), std::string("pw\r"), std::string("a\0b", 3)}) {
+    const Status checked = CheckCredential(value, "Secret n/pg key 'username'");
+    EXPECT_FALSE(checked.ok()) << value;
+    EXPECT_NE(checked.message().find("Secret n/pg key 'username'"), std::string::npos) << checked;
+  }
+  EXPECT_TRUE(CheckCredential("p\"w'd with spaces", "password").ok());
+}
+
 }  // namespace
 }  // namespace financialapi::platform

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "financialapi/kube/resource.h"
@@ -43,6 +44,11 @@ struct Child {
   const kube::ResourceType* type;
   Json object;
 };
+
+// A credential read from a Secret the user edits (an external PostgreSQL's username or password):
+// InvalidArgument naming `what` when it holds CR, LF or NUL, which PgBouncer's userlist.txt (one
+// user a line) and libpq connection strings cannot carry. Ok otherwise.
+Status CheckCredential(std::string_view value, const std::string& what);
 
 // Every child the spec asks for, fully built. Names: "<name>-api", "<name>-postgres", ...
 std::vector<Child> BuildChildren(const FinancialApi& api, const Inputs& inputs);
